@@ -14,7 +14,10 @@ type File struct {
 	Definitions   []Definition `json:"definitions"` // every metric that appears in Figures
 	Figures       []Figure     `json:"figures"`
 	Comparisons   []Comparison `json:"comparisons"`
-	Warnings      []string     `json:"warnings,omitempty"` // run-level warnings
+	// Distributions are histograms for plots (relevance of retrieved and of
+	// delivered candidates, per arm and CG).
+	Distributions []Distribution `json:"distributions,omitempty"`
+	Warnings      []string       `json:"warnings,omitempty"` // run-level warnings
 }
 
 // Provenance records where the figures came from, so that two files can be
@@ -84,4 +87,14 @@ type Comparison struct {
 type Subject struct {
 	Arm string `json:"arm"`
 	CG  string `json:"cg"`
+}
+
+// Distribution is a histogram of a per-candidate quantity: Counts[i] values
+// fell in [Edges[i], Edges[i+1]), the last bin closed on the right.
+type Distribution struct {
+	Arm    string    `json:"arm"`
+	CG     string    `json:"cg"`
+	Name   string    `json:"name"` // e.g. "relevance/retrieved", "relevance/delivered"
+	Edges  []float64 `json:"edges"`
+	Counts []int64   `json:"counts"`
 }

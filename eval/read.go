@@ -1,0 +1,268 @@
+package eval
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+
+	"github.com/cgbench/cgbench/datasets"
+)
+
+// replayMeta is what Compute takes from a results folder's replay.json, which
+// is otherwise opaque to eval.
+type replayMeta struct {
+	raw      map[string]any // the whole object, numbers as json.Number
+	hash     string         // sha256 of its canonical JSON
+	dataHash string
+	seed     *uint64
+	arms     []string // arm order, when listed
+}
+
+// readReplayMeta reads dir/replay.json. A missing file gives an empty meta
+// (a results folder written by hand in a test has none).
+func readReplayMeta(dir string) (replayMeta, error) {
+	path := filepath.Join(dir, datasets.ReplayManifestFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return replayMeta{}, nil
+	}
+	if err != nil {
+		return replayMeta{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var raw map[string]any
+	if err := dec.Decode(&raw); err != nil {
+		return replayMeta{}, fmt.Errorf("read %s: not a JSON object: %w", path, err)
+	}
+	canon, err := json.Marshal(raw)
+	if err != nil {
+		return replayMeta{}, fmt.Errorf("read %s: %w", path, err)
+	}
+	sum := sha256.Sum256(canon)
+	m := replayMeta{raw: raw, hash: hex.EncodeToString(sum[:])}
+	if v, ok := raw["data_hash"]; ok {
+		s, ok := v.(string)
+		if !ok {
+			return replayMeta{}, fmt.Errorf("read %s: data_hash is %T, want a string", path, v)
+		}
+		m.dataHash = s
+	}
+	if v, ok := raw["seed"]; ok {
+		n, ok := v.(json.Number)
+		if !ok {
+			return replayMeta{}, fmt.Errorf("read %s: seed is %T, want an integer", path, v)
+		}
+		u, err := strconv.ParseUint(n.String(), 10, 64)
+		if err != nil {
+			return replayMeta{}, fmt.Errorf("read %s: seed %s: %w", path, n, err)
+		}
+		m.seed = &u
+	}
+	if v, ok := raw["arms"].([]any); ok {
+		for _, a := range v {
+			switch a := a.(type) {
+			case string:
+				m.arms = append(m.arms, a)
+			case map[string]any:
+				if s, ok := a["name"].(string); ok {
+					m.arms = append(m.arms, s)
+				}
+			}
+		}
+	}
+	return m, nil
+}
+
+// request is one RequestResult row as the aggregation needs it.
+type request struct {
+	id          int64
+	arm         int32
+	user        int32
+	country     string
+	topCountry  int8 // index into the arm's top countries, -1 for others
+	seg         [numSegments]uint8
+	logged      []int32
+	impressions int32
+	clicks      float64
+	conversions float64
+	spend       float64
+	value       float64
+	done        bool // its candidate rows were aggregated
+}
+
+// armReq keys a request within an arm.
+type armReq struct {
+	arm int32
+	req int64
+}
+
+// requestTable is every requests.parquet row of the results, indexed.
+type requestTable struct {
+	arms  []string
+	reqs  []request
+	index map[armReq]int32
+	// topCountries[arm] are the arm's top 3 countries by spend.
+	topCountries [][]string
+}
+
+// addArm returns the index of arm, registering it.
+func (t *requestTable) addArm(arm string) int32 {
+	if i := slices.Index(t.arms, arm); i >= 0 {
+		return int32(i)
+	}
+	t.arms = append(t.arms, arm)
+	return int32(len(t.arms) - 1)
+}
+
+// readRequests reads dir/requests.parquet into t. Arms already owned by an
+// earlier folder are an error: arm names must be unique across results.
+func (t *requestTable) readRequests(dir string, listed []string, owner map[string]string) error {
+	path := filepath.Join(dir, datasets.ReplayRequestsFile)
+	for _, a := range listed {
+		if o, ok := owner[a]; ok && o != dir {
+			return fmt.Errorf("read %s: arm %q is also in %s: arm names must be unique across results", path, a, o)
+		}
+		owner[a] = dir
+		t.addArm(a)
+	}
+	return datasets.ScanTable(path, 8192, func(first int64, rows []datasets.RequestResult) error {
+		for i := range rows {
+			r := &rows[i]
+			row := first + int64(i)
+			if r.Arm == "" {
+				return fmt.Errorf("read %s: row %d: column arm: empty arm name", path, row)
+			}
+			if o, ok := owner[r.Arm]; ok && o != dir {
+				return fmt.Errorf("read %s: row %d: arm %q is also in %s: arm names must be unique across results", path, row, r.Arm, o)
+			}
+			owner[r.Arm] = dir
+			a := t.addArm(r.Arm)
+			if r.UserID < 0 {
+				return fmt.Errorf("read %s: row %d: column user_id: negative id %d", path, row, r.UserID)
+			}
+			if r.Impressions < 0 || r.Clicks < 0 || r.Conversions < 0 {
+				return fmt.Errorf("read %s: row %d: negative impressions, clicks or conversions", path, row)
+			}
+			if !finiteNonNeg(r.Spend) || !finiteNonNeg(r.Value) {
+				return fmt.Errorf("read %s: row %d: columns spend/value: want finite values >= 0, got %v/%v", path, row, r.Spend, r.Value)
+			}
+			if math.IsNaN(float64(r.ContextStrength)) {
+				return fmt.Errorf("read %s: row %d: column context_strength: NaN", path, row)
+			}
+			k := armReq{a, r.RequestID}
+			if _, dup := t.index[k]; dup {
+				return fmt.Errorf("read %s: row %d: request %d appears twice in arm %q", path, row, r.RequestID, r.Arm)
+			}
+			for _, ad := range r.LoggedAds {
+				if ad < 0 || ad >= maxAdID {
+					return fmt.Errorf("read %s: row %d: column logged_ads: ad id %d out of range [0, %d)", path, row, ad, maxAdID)
+				}
+			}
+			t.index[k] = int32(len(t.reqs))
+			t.reqs = append(t.reqs, request{
+				id:          r.RequestID,
+				arm:         a,
+				user:        r.UserID,
+				country:     r.Country,
+				topCountry:  -1,
+				seg:         [numSegments]uint8{historyBucket(r.HistoryLength), contextBucket(r.ContextStrength), freshBucket(r.FreshActivity)},
+				logged:      slices.Clone(r.LoggedAds),
+				impressions: r.Impressions,
+				clicks:      float64(r.Clicks),
+				conversions: float64(r.Conversions),
+				spend:       float64(r.Spend),
+				value:       float64(r.Value),
+			})
+		}
+		return nil
+	})
+}
+
+func finiteNonNeg(x float32) bool {
+	return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) && x >= 0
+}
+
+// finish assigns segments (from each request's first row, so that all arms
+// agree), country tiers and each arm's top countries by spend. It returns the
+// number of requests whose segment values differ between arms.
+func (t *requestTable) finish() (disagreements int) {
+	first := make(map[int64]int32, len(t.reqs))
+	countryReqs := map[string]int{}
+	for i := range t.reqs {
+		r := &t.reqs[i]
+		f, ok := first[r.id]
+		if !ok {
+			first[r.id] = int32(i)
+			countryReqs[r.country]++
+			continue
+		}
+		fr := &t.reqs[f]
+		if fr.seg != r.seg || fr.country != r.country {
+			disagreements++
+		}
+		r.seg = fr.seg
+		r.country = fr.country
+	}
+	countries := make([]string, 0, len(countryReqs))
+	for c := range countryReqs {
+		countries = append(countries, c)
+	}
+	slices.SortFunc(countries, func(a, b string) int {
+		if c := cmp.Compare(countryReqs[b], countryReqs[a]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	tier := make(map[string]uint8, len(countries))
+	for i, c := range countries {
+		tier[c] = tierOfRank(i)
+	}
+	spend := make([]map[string]float64, len(t.arms))
+	for i := range spend {
+		spend[i] = map[string]float64{}
+	}
+	for i := range t.reqs {
+		r := &t.reqs[i]
+		r.seg[3] = tier[r.country]
+		spend[r.arm][r.country] += r.spend
+	}
+	t.topCountries = make([][]string, len(t.arms))
+	for a, m := range spend {
+		var cs []string
+		for c, s := range m {
+			if s > 0 {
+				cs = append(cs, c)
+			}
+		}
+		slices.SortFunc(cs, func(x, y string) int {
+			if c := cmp.Compare(m[y], m[x]); c != 0 {
+				return c
+			}
+			return cmp.Compare(x, y)
+		})
+		t.topCountries[a] = cs[:min(len(cs), topCountries)]
+	}
+	for i := range t.reqs {
+		r := &t.reqs[i]
+		r.topCountry = int8(slices.Index(t.topCountries[r.arm], r.country))
+	}
+	return disagreements
+}
+
+// topCountries is how many countries by spend get their own ROAS figure.
+const topCountries = 3
+
+// maxAdID bounds ad Pin ids: ids are dense, and the aggregation keeps arrays
+// indexed by them.
+const maxAdID = 1 << 25

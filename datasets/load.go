@@ -106,7 +106,7 @@ func open(dir string, opts OpenOptions) (*World, error) {
 
 	if !opts.SkipRequests {
 		w.Requests = []Request{}
-		err := ScanRequests(dir, RowGroupRows, func(first int64, rows []Request) error {
+		err := ScanRequests(dir, ReadBatchRows, func(first int64, rows []Request) error {
 			for j, r := range rows {
 				i := first + int64(j)
 				if err := w.checkRequest(path(RequestsFile), i, r); err != nil {

@@ -123,6 +123,9 @@ func tableRows(path string) (n int64, err error) {
 			err = fmt.Errorf("read %s: corrupt parquet file: %v", path, r)
 		}
 	}()
+	if err := checkFrame(f, st.Size()); err != nil {
+		return 0, fmt.Errorf("read %s: not a valid parquet file: %w", path, err)
+	}
 	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return 0, fmt.Errorf("read %s: not a valid parquet file: %w", path, err)

@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -106,6 +107,32 @@ func nodeKind(n parquet.Node) string {
 	return "group"
 }
 
+// checkFrame checks a Parquet file's frame before parquet-go reads it: the
+// magic bytes at both ends and a footer length that fits in the file.
+// parquet-go allocates the footer length it reads without checking it, so a
+// corrupt length would allocate gigabytes.
+func checkFrame(f io.ReaderAt, size int64) error {
+	const magic = "PAR1"
+	if size < 12 {
+		return fmt.Errorf("%d bytes, too short for a parquet file", size)
+	}
+	var head, tail [8]byte
+	if _, err := f.ReadAt(head[:4], 0); err != nil {
+		return err
+	}
+	if _, err := f.ReadAt(tail[:], size-8); err != nil {
+		return err
+	}
+	if string(head[:4]) != magic || string(tail[4:]) != magic {
+		return errors.New("no PAR1 magic bytes")
+	}
+	n := int64(binary.LittleEndian.Uint32(tail[:4]))
+	if n == 0 || n > size-12 {
+		return fmt.Errorf("footer length %d does not fit in a file of %d bytes", n, size)
+	}
+	return nil
+}
+
 // scanChecked reads the table at path in batches like ScanTable, after
 // checking that the file has every column of T with the right type:
 // parquet-go would otherwise zero-fill a missing column silently. start, when
@@ -132,6 +159,9 @@ func scanChecked[T any](path string, batch int, start func(rows int64), fn func(
 			err = tableErrorf(path, first, "", "corrupt parquet file: %v", r)
 		}
 	}()
+	if err := checkFrame(f, st.Size()); err != nil {
+		return tableErrorf(path, -1, "", "not a valid parquet file: %v", err)
+	}
 	pf, err := parquet.OpenFile(f, st.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return tableErrorf(path, -1, "", "not a valid parquet file: %v", err)
@@ -146,7 +176,7 @@ func scanChecked[T any](path string, batch int, start func(rows int64), fn func(
 	}
 	r := parquet.NewGenericReader[T](pf)
 	defer r.Close()
-	buf := make([]T, max(batch, 1))
+	buf := make([]T, max(1, min(int64(batch), pf.NumRows())))
 	for {
 		n, rerr := r.Read(buf)
 		if n > 0 {
@@ -169,7 +199,7 @@ func scanChecked[T any](path string, batch int, start func(rows int64), fn func(
 // readChecked reads a whole table after checking its columns.
 func readChecked[T any](path string) ([]T, error) {
 	var out []T
-	err := scanChecked(path, RowGroupRows, func(n int64) {
+	err := scanChecked(path, ReadBatchRows, func(n int64) {
 		// The footer's count is only a hint: a corrupt file may claim anything.
 		out = make([]T, 0, min(max(n, 0), 1<<22))
 	}, func(_ int64, rows []T) error {

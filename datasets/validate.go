@@ -127,9 +127,9 @@ type validator struct {
 	order    []string       // files in order of their first problem
 
 	nCat, nAds, nOrg, nUsers int64 // rows of each entity table, -1 when unreadable
-	reqIDs                       []int64
-	reqsOK                       bool
-	sortedIDs                    []int64
+	reqIDs                   []int64
+	reqsOK                   bool
+	sortedIDs                []int64
 }
 
 func (v *validator) add(file string, row int64, column, format string, args ...any) {
@@ -360,7 +360,7 @@ func (v *validator) categories(path string) error {
 	var d ids
 	groups := map[int32]bool{}
 	var maxGroup int32 = -1
-	err := scanChecked(path, RowGroupRows, nil, func(first int64, rows []Category) error {
+	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []Category) error {
 		for j, c := range rows {
 			i := first + int64(j)
 			d.check(v, CategoriesFile, "category_id", i, int64(c.ID))
@@ -389,7 +389,7 @@ func (v *validator) categories(path string) error {
 func (v *validator) adPins(path string) error {
 	var d ids
 	const f = AdPinsFile
-	err := scanChecked(path, RowGroupRows, nil, func(first int64, rows []AdPin) error {
+	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []AdPin) error {
 		for j, a := range rows {
 			i := first + int64(j)
 			d.check(v, f, "ad_pin_id", i, int64(a.ID))
@@ -413,7 +413,7 @@ func (v *validator) adPins(path string) error {
 func (v *validator) organicPins(path string) error {
 	var d ids
 	const f = OrganicPinsFile
-	err := scanChecked(path, RowGroupRows, nil, func(first int64, rows []OrganicPin) error {
+	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []OrganicPin) error {
 		for j, p := range rows {
 			i := first + int64(j)
 			d.check(v, f, "pin_id", i, int64(p.ID))
@@ -431,7 +431,7 @@ func (v *validator) organicPins(path string) error {
 func (v *validator) users(path string) error {
 	var d ids
 	const f = UsersFile
-	err := scanChecked(path, RowGroupRows, nil, func(first int64, rows []User) error {
+	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []User) error {
 		for j, u := range rows {
 			i := first + int64(j)
 			d.check(v, f, "user_id", i, int64(u.ID))
@@ -465,7 +465,7 @@ func (v *validator) events(path string) error {
 	const f = EventsFile
 	lo, hi, win := v.window(false)
 	var prev Event
-	err := scanChecked(path, RowGroupRows, nil, func(first int64, rows []Event) error {
+	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []Event) error {
 		for j, e := range rows {
 			i := first + int64(j)
 			v.ref(f, i, "user_id", e.UserID, v.nUsers, UsersFile)
@@ -495,7 +495,7 @@ func (v *validator) requests(path string) error {
 	const f = RequestsFile
 	lo, hi, win := v.window(true)
 	var prev Request
-	err := scanChecked(path, RowGroupRows, nil, func(first int64, rows []Request) error {
+	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []Request) error {
 		for j, r := range rows {
 			i := first + int64(j)
 			v.reqIDs = append(v.reqIDs, r.RequestID)
@@ -555,7 +555,7 @@ func (v *validator) knownRequest(id int64) bool {
 func (v *validator) impressions(path string) error {
 	const f = ImpressionsFile
 	var prev Impression
-	err := scanChecked(path, RowGroupRows, nil, func(first int64, rows []Impression) error {
+	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []Impression) error {
 		for j, im := range rows {
 			i := first + int64(j)
 			if v.reqsOK && !v.knownRequest(im.RequestID) {
@@ -630,7 +630,7 @@ func (v *validator) truthCategories(path string) error {
 	const f = TruthCategoriesFile
 	var d ids
 	dim := v.latentDim()
-	err := scanChecked(path, RowGroupRows, nil, func(first int64, rows []TruthCategory) error {
+	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []TruthCategory) error {
 		for j, c := range rows {
 			i := first + int64(j)
 			d.check(v, f, "category_id", i, int64(c.CategoryID))
@@ -649,7 +649,7 @@ func (v *validator) truthAdPins(path string) error {
 	const f = TruthAdPinsFile
 	var d ids
 	dim := v.latentDim()
-	err := scanChecked(path, RowGroupRows, nil, func(first int64, rows []TruthAdPin) error {
+	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []TruthAdPin) error {
 		for j, a := range rows {
 			i := first + int64(j)
 			d.check(v, f, "ad_pin_id", i, int64(a.AdPinID))
@@ -669,7 +669,7 @@ func (v *validator) truthUsers(path string) error {
 	const f = TruthUsersFile
 	var d ids
 	dim := v.latentDim()
-	err := scanChecked(path, RowGroupRows, nil, func(first int64, rows []TruthUser) error {
+	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []TruthUser) error {
 		for j, u := range rows {
 			i := first + int64(j)
 			d.check(v, f, "user_id", i, int64(u.UserID))
@@ -689,7 +689,7 @@ func (v *validator) truthRequests(path string) error {
 	const f = TruthRequestsFile
 	dim := v.latentDim()
 	var n int64
-	err := scanChecked(path, RowGroupRows, nil, func(first int64, rows []TruthRequest) error {
+	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []TruthRequest) error {
 		for j, r := range rows {
 			i := first + int64(j)
 			n++

@@ -86,7 +86,8 @@ type cgBlock struct {
 	cg   string
 	vals []float64                   // units x layout.cols()
 	hist []uint32                    // units x numMedianKinds x coarseBins
-	fine [][numMedianKinds]*fineHist // per row set
+	acc  [][numMedianKinds]*fineAcc  // per row set, while aggregating
+	fine [][numMedianKinds]*fineHist // per row set, after merging (see merge)
 	dist [2][distributionBin]int64   // relevance of retrieved, delivered
 	sets map[int32]bool              // row sets with candidates
 }
@@ -181,7 +182,7 @@ func (g *aggregator) block(arm int32, cg string) *cgBlock {
 	if b, ok := g.blockOf[k]; ok {
 		return g.blocks[b]
 	}
-	b := &cgBlock{arm: arm, cg: cg, fine: make([][numMedianKinds]*fineHist, g.nsets), sets: map[int32]bool{}}
+	b := &cgBlock{arm: arm, cg: cg, acc: make([][numMedianKinds]*fineAcc, g.nsets), sets: map[int32]bool{}}
 	g.blockOf[k] = len(g.blocks)
 	g.blocks = append(g.blocks, b)
 	return b
@@ -234,7 +235,12 @@ func (g *aggregator) add(ri int32, rows []datasets.CandidateResult, first int64)
 		}
 	}
 	for i := 1; i < len(rows); i++ {
-		if candidateLess(&rows[i-1], &rows[i]) > 0 {
+		p, r := &rows[i-1], &rows[i]
+		sorted := p.Rank < r.Rank || p.Rank == r.Rank && p.AdPinID <= r.AdPinID
+		if p.CG != r.CG {
+			sorted = p.CG < r.CG
+		}
+		if !sorted {
 			slices.SortStableFunc(rows, func(a, b datasets.CandidateResult) int { return candidateLess(&a, &b) })
 			break
 		}
@@ -363,8 +369,8 @@ func (g *aggregator) addList(b *cgBlock, rows []datasets.CandidateResult, npos [
 		g.posBuf[f] = g.posBuf[f][:0]
 	}
 	for _, s := range g.usets {
-		if b.fine[s][0] == nil {
-			b.fine[s] = [numMedianKinds]*fineHist{new(fineHist), new(fineHist)}
+		if b.acc[s][0] == nil {
+			b.acc[s] = [numMedianKinds]*fineAcc{new(fineAcc), new(fineAcc)}
 			b.sets[s] = true
 		}
 	}
@@ -391,7 +397,7 @@ func (g *aggregator) addList(b *cgBlock, rows []datasets.CandidateResult, npos [
 		rel, orel := float64(r.Relevance), float64(r.OracleRelevance)
 		rb, ob := fineBin(relevanceKind, rel), fineBin(oracleKind, orel)
 		for k, s := range g.usets {
-			fh := b.fine[s]
+			fh := b.acc[s]
 			fh[relevanceKind].add(rb, rel)
 			fh[oracleKind].add(ob, orel)
 			u := int(g.units[k])

@@ -145,13 +145,15 @@ func Compute(ctx context.Context, results []string, opts Options) (*File, error)
 	}
 	disagree := t.finish()
 
-	g := newAggregator(t, opts.Ks, segs)
+	fd := newFeeder(t, opts.Ks, segs)
+	var readErr error
 	for _, dir := range results {
-		if err := g.readCandidates(ctx, dir, owner, opts.Progress); err != nil {
-			return nil, err
+		if readErr = fd.readCandidates(ctx, dir, owner, opts.Progress); readErr != nil {
+			break
 		}
 	}
-	if err := g.finish(); err != nil {
+	g, err := fd.close(readErr)
+	if err != nil {
 		return nil, err
 	}
 
@@ -192,63 +194,57 @@ func Compute(ctx context.Context, results []string, opts Options) (*File, error)
 
 // readCandidates scans dir/candidates.parquet, grouping contiguous rows by
 // (arm, request).
-func (g *aggregator) readCandidates(ctx context.Context, dir string, owner map[string]string, progress func(string, int64, int64)) error {
+func (fd *feeder) readCandidates(ctx context.Context, dir string, owner map[string]string, progress func(string, int64, int64)) error {
 	path := filepath.Join(dir, datasets.ReplayCandidatesFile)
-	g.src = path
+	t := fd.shards[0].t
 	armIdx := map[string]int32{}
-	for i, a := range g.t.arms {
+	for i, a := range t.arms {
 		armIdx[a] = int32(i)
 	}
 	var (
-		cur      []datasets.CandidateResult
-		curReq   int32 = -1
-		curFirst int64
-		curArm   string
-		curID    int64
+		cur    *shardBatch // the open group's batch, nil when none
+		curArm string
+		curID  int64
 	)
-	flush := func() error {
-		if curReq < 0 {
-			return nil
-		}
-		err := g.add(curReq, cur, curFirst)
-		cur = cur[:0]
-		curReq = -1
-		return err
-	}
 	err := datasets.ScanTable(path, 8192, func(first int64, rows []datasets.CandidateResult) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("read %s: %w", path, err)
 		}
 		for i := range rows {
 			r := &rows[i]
-			if curReq >= 0 && r.RequestID == curID && r.Arm == curArm {
-				cur = append(cur, *r)
+			if cur != nil && r.RequestID == curID && r.Arm == curArm {
+				cur.rows = append(cur.rows, *r)
 				continue
 			}
-			if err := flush(); err != nil {
-				return err
+			if cur != nil {
+				fd.end(cur)
+				cur = nil
 			}
 			row := first + int64(i)
 			a, ok := armIdx[r.Arm]
 			if !ok || owner[r.Arm] != dir {
 				return fmt.Errorf("read %s: row %d: column arm: arm %q has no rows in %s", path, row, r.Arm, filepath.Join(dir, datasets.ReplayRequestsFile))
 			}
-			ri, ok := g.t.index[armReq{a, r.RequestID}]
+			ri, ok := t.index[armReq{a, r.RequestID}]
 			if !ok {
 				return fmt.Errorf("read %s: row %d: column request_id: request %d of arm %q is not in %s", path, row, r.RequestID, r.Arm, filepath.Join(dir, datasets.ReplayRequestsFile))
 			}
-			curReq, curFirst, curArm, curID = ri, row, r.Arm, r.RequestID
-			cur = append(cur, *r)
+			b, err := fd.begin(ri, row, path)
+			if err != nil {
+				return err
+			}
+			cur, curArm, curID = b, r.Arm, r.RequestID
+			cur.rows = append(cur.rows, *r)
 		}
 		if progress != nil {
 			progress("read candidates", first+int64(len(rows)), -1)
 		}
 		return nil
 	})
-	if err != nil {
-		return err
+	if cur != nil {
+		fd.end(cur)
 	}
-	return flush()
+	return err
 }
 
 // metricKind says how a figure is computed from the per-user sums.
@@ -662,7 +658,7 @@ func (g *aggregator) file(ctx context.Context, opts Options) (*File, error) {
 }
 
 // protocol summarises how the figures were computed, for the report.
-const protocol = "bootstrap: Poisson(1) weights per user, percentile intervals; ranking metrics: mean over requests with positives, duplicates count at first occurrence; medians: weighted lower median on a 4000-bin grid; segments: first row of each request"
+const protocol = "bootstrap: Poisson(1) weights per user, percentile intervals; ranking metrics: mean over requests with positives, duplicates count at first occurrence; medians: weighted lower median on a 1024-bin grid (the median bin reports the mean of its values); segments: first row of each request"
 
 // compare returns the paired comparison B - A of two figures evaluated on the
 // same replicates.

@@ -282,7 +282,7 @@ func TestComputeDeterministic(t *testing.T) {
 
 func TestComputePairedComparison(t *testing.T) {
 	dir := t.TempDir()
-	s := synth{seed: 11, users: 150, requests: 1500, arms: []string{"base", "ctx"}, cgs: []string{"c1", "c2"}, listLen: 20,
+	s := synth{seed: 11, users: 120, requests: 600, arms: []string{"base", "ctx"}, cgs: []string{"c1", "c2"}, listLen: 20,
 		quality: map[string]float64{"base": 0.1, "ctx": 0.8}}
 	reqs, cands := s.generate()
 	writeResults(t, dir, reqs, cands, nil)
@@ -449,4 +449,3 @@ func TestComputeMalformed(t *testing.T) {
 		}
 	})
 }
-

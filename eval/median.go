@@ -13,7 +13,7 @@ import (
 //     bin. The median is the lower median, the smallest value x with
 //     F(x) >= 1/2, located to its fine bin; the bin reports the mean of its
 //     values, which is the value itself when the bin holds one distinct value.
-//     The resolution is (range)/fineBins: 0.00025 for relevance, 0.0005 for
+//     The resolution is (range)/fineBins: about 0.001 for relevance, 0.002 for
 //     oracle relevance.
 //   - Every user keeps counts in coarseBins coarse bins. A bootstrap
 //     replicate weights those counts by the user's weight; the weighted CDF
@@ -27,7 +27,7 @@ import (
 //     replicate whose median falls outside is clamped to the window edge and
 //     the figure carries a warning saying in how many replicates.
 const (
-	fineBins        = 4000
+	fineBins        = 1024
 	coarseBins      = 32
 	finePerCoarse   = fineBins / coarseBins
 	medianWindow    = 4    // coarse bins each side of the point median's
@@ -45,6 +45,23 @@ var medianRange = [numMedianKinds][2]float64{{0, 1}, {-1, 1}}
 type fineHist struct {
 	count [fineBins]float64
 	sum   [fineBins]float64
+}
+
+// fineAcc is the accumulation layout of a fineHist: count and sum of a bin
+// side by side, so that adding a value touches one cache line.
+type fineAcc [fineBins][2]float64
+
+func (a *fineAcc) add(bin int, v float64) {
+	a[bin][0]++
+	a[bin][1] += v
+}
+
+// addTo adds the accumulated bins into h.
+func (a *fineAcc) addTo(h *fineHist) {
+	for b := range a {
+		h.count[b] += a[b][0]
+		h.sum[b] += a[b][1]
+	}
 }
 
 // fineBin maps v to its fine bin for a kind; v is already validated to lie in

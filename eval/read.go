@@ -140,53 +140,62 @@ func (t *requestTable) readRequests(dir string, listed []string, owner map[strin
 		for i := range rows {
 			r := &rows[i]
 			row := first + int64(i)
-			if r.Arm == "" {
-				return fmt.Errorf("read %s: row %d: column arm: empty arm name", path, row)
-			}
 			if o, ok := owner[r.Arm]; ok && o != dir {
 				return fmt.Errorf("read %s: row %d: arm %q is also in %s: arm names must be unique across results", path, row, r.Arm, o)
 			}
 			owner[r.Arm] = dir
-			a := t.addArm(r.Arm)
-			if r.UserID < 0 {
-				return fmt.Errorf("read %s: row %d: column user_id: negative id %d", path, row, r.UserID)
+			if err := t.addRow(r, path, row); err != nil {
+				return err
 			}
-			if r.Impressions < 0 || r.Clicks < 0 || r.Conversions < 0 {
-				return fmt.Errorf("read %s: row %d: negative impressions, clicks or conversions", path, row)
-			}
-			if !finiteNonNeg(r.Spend) || !finiteNonNeg(r.Value) {
-				return fmt.Errorf("read %s: row %d: columns spend/value: want finite values >= 0, got %v/%v", path, row, r.Spend, r.Value)
-			}
-			if math.IsNaN(float64(r.ContextStrength)) {
-				return fmt.Errorf("read %s: row %d: column context_strength: NaN", path, row)
-			}
-			k := armReq{a, r.RequestID}
-			if _, dup := t.index[k]; dup {
-				return fmt.Errorf("read %s: row %d: request %d appears twice in arm %q", path, row, r.RequestID, r.Arm)
-			}
-			for _, ad := range r.LoggedAds {
-				if ad < 0 || ad >= maxAdID {
-					return fmt.Errorf("read %s: row %d: column logged_ads: ad id %d out of range [0, %d)", path, row, ad, maxAdID)
-				}
-			}
-			t.index[k] = int32(len(t.reqs))
-			t.reqs = append(t.reqs, request{
-				id:          r.RequestID,
-				arm:         a,
-				user:        r.UserID,
-				country:     r.Country,
-				topCountry:  -1,
-				seg:         [numSegments]uint8{historyBucket(r.HistoryLength), contextBucket(r.ContextStrength), freshBucket(r.FreshActivity)},
-				logged:      slices.Clone(r.LoggedAds),
-				impressions: r.Impressions,
-				clicks:      float64(r.Clicks),
-				conversions: float64(r.Conversions),
-				spend:       float64(r.Spend),
-				value:       float64(r.Value),
-			})
 		}
 		return nil
 	})
+}
+
+// addRow validates and adds one requests.parquet row (of file path, row
+// row, for errors).
+func (t *requestTable) addRow(r *datasets.RequestResult, path string, row int64) error {
+	if r.Arm == "" {
+		return fmt.Errorf("read %s: row %d: column arm: empty arm name", path, row)
+	}
+	a := t.addArm(r.Arm)
+	if r.UserID < 0 {
+		return fmt.Errorf("read %s: row %d: column user_id: negative id %d", path, row, r.UserID)
+	}
+	if r.Impressions < 0 || r.Clicks < 0 || r.Conversions < 0 {
+		return fmt.Errorf("read %s: row %d: negative impressions, clicks or conversions", path, row)
+	}
+	if !finiteNonNeg(r.Spend) || !finiteNonNeg(r.Value) {
+		return fmt.Errorf("read %s: row %d: columns spend/value: want finite values >= 0, got %v/%v", path, row, r.Spend, r.Value)
+	}
+	if math.IsNaN(float64(r.ContextStrength)) {
+		return fmt.Errorf("read %s: row %d: column context_strength: NaN", path, row)
+	}
+	k := armReq{a, r.RequestID}
+	if _, dup := t.index[k]; dup {
+		return fmt.Errorf("read %s: row %d: request %d appears twice in arm %q", path, row, r.RequestID, r.Arm)
+	}
+	for _, ad := range r.LoggedAds {
+		if ad < 0 || ad >= maxAdID {
+			return fmt.Errorf("read %s: row %d: column logged_ads: ad id %d out of range [0, %d)", path, row, ad, maxAdID)
+		}
+	}
+	t.index[k] = int32(len(t.reqs))
+	t.reqs = append(t.reqs, request{
+		id:          r.RequestID,
+		arm:         a,
+		user:        r.UserID,
+		country:     r.Country,
+		topCountry:  -1,
+		seg:         [numSegments]uint8{historyBucket(r.HistoryLength), contextBucket(r.ContextStrength), freshBucket(r.FreshActivity)},
+		logged:      slices.Clone(r.LoggedAds),
+		impressions: r.Impressions,
+		clicks:      float64(r.Clicks),
+		conversions: float64(r.Conversions),
+		spend:       float64(r.Spend),
+		value:       float64(r.Value),
+	})
+	return nil
 }
 
 func finiteNonNeg(x float32) bool {

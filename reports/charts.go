@@ -62,7 +62,7 @@ var (
 
 // chartWidth is the default width of a chart; browsers scale it down to
 // the page through CSS.
-const chartWidth = 7 * vg.Inch
+const chartWidth = 9 * vg.Inch
 
 // newPlot returns a plot with sans-serif text, a light grid and the given
 // labels.
@@ -77,12 +77,29 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	}
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
+	p.X.Tick.Marker = plot.TickerFunc(preciseTicks)
+	p.Y.Tick.Marker = plot.TickerFunc(preciseTicks)
 	p.Legend.TextStyle.Font = font.From(sansFont, 9)
 	g := plotter.NewGrid()
 	g.Vertical.Color = gridGrey
 	g.Horizontal.Color = gridGrey
 	p.Add(g)
 	return p
+}
+
+// preciseTicks are gonum's default ticks, relabelled with as many digits as
+// the tick values need: the default labels round to the tick spacing's
+// precision and can print 2.05 and 2.1 both as "2.1".
+func preciseTicks(lo, hi float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(lo, hi)
+	for i, t := range ticks {
+		if t.Label == "" {
+			continue
+		}
+		v, _ := strconv.ParseFloat(strconv.FormatFloat(t.Value, 'g', 6, 64), 64)
+		ticks[i].Label = strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return ticks
 }
 
 // legendEntry is one line of a chart's legend, drawn beside the plot so
@@ -96,7 +113,12 @@ type legendEntry struct {
 // right and returns the SVG element (no XML prolog), with font families
 // that browsers resolve without embedded fonts.
 func renderSVG(p *plot.Plot, legend []legendEntry, height vg.Length) (string, error) {
-	c := vgsvg.New(chartWidth, height)
+	return renderSVGSize(p, legend, chartWidth, height)
+}
+
+// renderSVGSize is renderSVG at a given width.
+func renderSVGSize(p *plot.Plot, legend []legendEntry, width, height vg.Length) (string, error) {
+	c := vgsvg.New(width, height)
 	dc := draw.New(c)
 	plotArea := dc
 	if len(legend) > 0 {
@@ -108,13 +130,13 @@ func renderSVG(p *plot.Plot, legend []legendEntry, height vg.Length) (string, er
 			l.Add(e.label, e.thumbs...)
 		}
 		r := l.Rectangle(dc)
-		lw := min(r.Max.X-r.Min.X+vg.Points(10), chartWidth*0.45)
+		lw := min(r.Max.X-r.Min.X+vg.Points(10), width*0.45)
 		plotArea = draw.Crop(dc, 0, -lw, 0, 0)
 		top := vg.Points(0)
 		if p.Title.Text != "" {
 			top = -p.Title.TextStyle.Rectangle(p.Title.Text).Size().Y - p.Title.Padding - vg.Points(4)
 		}
-		l.Draw(draw.Crop(dc, chartWidth-lw+vg.Points(6), 0, 0, top))
+		l.Draw(draw.Crop(dc, width-lw+vg.Points(6), 0, 0, top))
 	}
 	if err := drawPlot(p, plotArea); err != nil {
 		return "", err
@@ -221,6 +243,22 @@ func addSeries(p *plot.Plot, s series, band bool) (legendEntry, error) {
 // seriesLabel names a series: "arm · cg".
 func seriesLabel(arm, cg string) string { return arm + " · " + cgLabel(cg) }
 
+// cgColor is the colour index of a CG: its position among the named CGs,
+// the arm-level aggregate ("") last, so that a CG keeps one colour in
+// every chart of a file.
+func cgColor(ix *index, cg string) int {
+	named := 0
+	for _, c := range ix.cgs {
+		if c == cg && c != "" {
+			return named
+		}
+		if c != "" {
+			named++
+		}
+	}
+	return named
+}
+
 // kFamilies groups the @K metrics of a file by family and qualifier
 // ("recall", "counterfactual"), recall first, in metric order.
 func kFamilies(ix *index) [][2]string {
@@ -277,9 +315,9 @@ func atKChart(ix *index, family, qualifier string) (string, error) {
 	p.X.Tick.Marker = ticks
 	p.Y.Min = 0
 	var legend []legendEntry
-	for ci, cg := range ix.cgs {
+	for _, cg := range ix.cgs {
 		for ai, arm := range ix.arms {
-			s := series{label: seriesLabel(arm, cg), colorIdx: ci, dashIdx: ai}
+			s := series{label: seriesLabel(arm, cg), colorIdx: cgColor(ix, cg), dashIdx: ai}
 			for _, k := range ks {
 				fg, ok := ix.fig(arm, cg, name(k), "", "")
 				if !ok || !finite(fg.Value, fg.Lo, fg.Hi) {
@@ -334,7 +372,7 @@ func survivalChart(ix *index) (string, error) {
 	if len(stages) == 0 {
 		return "", nil
 	}
-	p := newPlot("Candidate survival by funnel stage", "stage", "share of retrieved candidates surviving")
+	p := newPlot("Candidate survival by funnel stage", "stage", "surviving share")
 	ticks := make(plot.ConstantTicks, len(stages))
 	for i, st := range stages {
 		ticks[i] = plot.Tick{Value: float64(i), Label: strings.TrimPrefix(st, "survival/")}
@@ -343,9 +381,9 @@ func survivalChart(ix *index) (string, error) {
 	p.X.Min, p.X.Max = -0.3, float64(len(stages)-1)+0.3
 	var all []series
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for ci, cg := range ix.cgs {
+	for _, cg := range ix.cgs {
 		for ai, arm := range ix.arms {
-			s := series{label: seriesLabel(arm, cg), colorIdx: ci, dashIdx: ai}
+			s := series{label: seriesLabel(arm, cg), colorIdx: cgColor(ix, cg), dashIdx: ai}
 			for i, st := range stages {
 				fg, ok := ix.fig(arm, cg, st, "", "")
 				if !ok || !finite(fg.Value, fg.Lo, fg.Hi) {
@@ -476,7 +514,7 @@ func distributionChart(f *eval.File, ix *index, name string) (string, error) {
 			return "", fmt.Errorf("chart %s: %w", name, err)
 		}
 		line.StepStyle = plotter.PostStep
-		line.LineStyle.Color = colorAt(max(0, slices.Index(ix.cgs, d.CG)))
+		line.LineStyle.Color = colorAt(cgColor(ix, d.CG))
 		line.LineStyle.Width = vg.Points(1.5)
 		line.LineStyle.Dashes = dashes(max(0, slices.Index(ix.arms, d.Arm)))
 		p.Add(line)
@@ -569,51 +607,72 @@ func forestChart(title string, rows []forestRow) (string, error) {
 }
 
 // ratioTicks labels a log ratio axis with percentage changes at round
-// ratios inside [lo, hi].
+// ratios inside [lo, hi], spaced at least an eighth of the axis apart so
+// that labels never overlap; 1 (no change) is always labelled.
 func ratioTicks(lo, hi float64) plot.ConstantTicks {
 	candidates := []float64{0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 1, 1.01, 1.02, 1.05, 1.1, 1.25, 1.5, 2, 3, 5, 10, 20, 50, 100}
-	var in []float64
+	gap := (math.Log(hi) - math.Log(lo)) / 8
+	ticks := plot.ConstantTicks{{Value: 1, Label: "0%"}}
+	// Walk outwards from 1 in both directions, keeping a candidate when it
+	// is far enough (in log distance) from the last kept one.
+	last := 1.0
 	for _, c := range candidates {
-		if c >= lo && c <= hi {
-			in = append(in, c)
+		if c > 1 && c <= hi && math.Log(c)-math.Log(last) >= gap {
+			ticks = append(ticks, plot.Tick{Value: c, Label: tickPercent(c)})
+			last = c
 		}
 	}
-	// Keep at most ~9 labels, always including 1 (no change).
-	step := max(1, (len(in)+8)/9)
-	var ticks plot.ConstantTicks
-	for i, c := range in {
-		label := ""
-		if i%step == 0 || c == 1 {
-			label = fmtPercent(c - 1)
-			label = strings.Replace(label, ".0%", "%", 1)
+	last = 1.0
+	for i := len(candidates) - 1; i >= 0; i-- {
+		c := candidates[i]
+		if c < 1 && c >= lo && math.Log(last)-math.Log(c) >= gap {
+			ticks = append(ticks, plot.Tick{Value: c, Label: tickPercent(c)})
+			last = c
 		}
-		ticks = append(ticks, plot.Tick{Value: c, Label: label})
 	}
+	slices.SortFunc(ticks, func(a, b plot.Tick) int {
+		switch {
+		case a.Value < b.Value:
+			return -1
+		case a.Value > b.Value:
+			return 1
+		}
+		return 0
+	})
 	return ticks
 }
 
+// tickPercent labels a ratio as a percentage change: 1.5 -> "+50%".
+func tickPercent(ratio float64) string {
+	return strings.Replace(fmtPercent(ratio-1), ".0%", "%", 1)
+}
+
 // forestRows turns whole-population comparisons with a defined relative
-// change into forest rows, labelled by metric (and by subjects when the
-// comparisons do not all share one pair, returned as common otherwise).
+// change into forest rows labelled by metric; rows comparing another pair
+// than the most frequent one (returned as common) also name their pair.
 func forestRows(cs []eval.Comparison) (rows []forestRow, common string) {
+	type pair struct{ a, b eval.Subject }
 	var usable []eval.Comparison
+	count := make(map[pair]int)
+	var top pair
 	for _, c := range cs {
-		if c.Segment == "" && relativeUsable(c) {
-			usable = append(usable, c)
+		if c.Segment != "" || !relativeUsable(c) {
+			continue
+		}
+		usable = append(usable, c)
+		p := pair{c.A, c.B}
+		count[p]++
+		// Ties go to the pair seen first, for a deterministic title.
+		if count[p] > count[top] {
+			top = p
 		}
 	}
-	shared := len(usable) > 0
-	for _, c := range usable {
-		if c.A != usable[0].A || c.B != usable[0].B {
-			shared = false
-		}
-	}
-	if shared {
-		common = subjectLabel(usable[0].B) + " vs " + subjectLabel(usable[0].A)
+	if len(usable) > 0 {
+		common = subjectLabel(top.b) + " vs " + subjectLabel(top.a)
 	}
 	for _, c := range usable {
 		label := c.Metric
-		if !shared {
+		if (pair{c.A, c.B}) != top {
 			label += ": " + subjectLabel(c.B) + " vs " + subjectLabel(c.A)
 		}
 		rows = append(rows, forestRow{
@@ -673,5 +732,5 @@ func curveChart(title, xlabel, ylabel string, lines map[string][]curvePoint, ord
 		pad := (p.X.Max - p.X.Min) * 0.05
 		p.X.Min, p.X.Max = p.X.Min-pad, p.X.Max+pad
 	}
-	return renderSVG(p, legend, 3*vg.Inch)
+	return renderSVGSize(p, legend, 6*vg.Inch, 2.8*vg.Inch)
 }

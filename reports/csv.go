@@ -11,13 +11,13 @@ import (
 	"github.com/cgbench/cgbench/eval"
 )
 
-// CSVHeader is the header row of WriteCSV.
-var CSVHeader = []string{"arm", "cg", "metric", "segment", "segment_value", "value", "lo", "hi", "n", "users", "warnings"}
+// csvHeader is the header row of WriteCSV.
+var csvHeader = []string{"arm", "cg", "metric", "segment", "segment_value", "value", "lo", "hi", "n", "users", "warnings"}
 
 // warningSep joins a figure's warnings in one CSV field.
 const warningSep = "; "
 
-// WriteCSV writes the figures of f as CSV: the CSVHeader row, then one row
+// WriteCSV writes the figures of f as CSV: the csvHeader row, then one row
 // per figure in file order. Floats print with the shortest representation
 // that reads back exactly; warnings are joined with "; ".
 func WriteCSV(w io.Writer, f *eval.File) error {
@@ -25,7 +25,7 @@ func WriteCSV(w io.Writer, f *eval.File) error {
 		return errors.New("write csv: nil metrics file")
 	}
 	cw := csv.NewWriter(w)
-	if err := cw.Write(CSVHeader); err != nil {
+	if err := cw.Write(csvHeader); err != nil {
 		return fmt.Errorf("write csv: %w", err)
 	}
 	ff := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }

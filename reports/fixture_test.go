@@ -105,8 +105,11 @@ func fullFile(scale float64) *eval.File {
 	for ai, arm := range arms {
 		for ci, cg := range cgs {
 			lift := 1.0
-			if ai == 1 && ci == 0 {
-				lift = 3 * scale
+			switch {
+			case ai == 1 && ci == 0:
+				lift = 2.5 * scale
+			case ai == 1:
+				lift = 0.97
 			}
 			base := 0.02 * float64(ci+1)
 			for qi, q := range []string{"counterfactual", "logged"} {
@@ -134,7 +137,7 @@ func fullFile(scale float64) *eval.File {
 					d.Edges = append(d.Edges, float64(b)/10)
 				}
 				for b := range 10 {
-					center := 0.2 + 0.4*float64(ai)
+					center := 0.15 + 0.1*float64(ci) + 0.35*float64(ai)
 					x := float64(b)/10 + 0.05 - center
 					d.Counts = append(d.Counts, int64(1000/(1+40*x*x)))
 				}
@@ -153,12 +156,12 @@ func fullFile(scale float64) *eval.File {
 	c := eval.Subject{Arm: "contextual", CG: "two_tower"}
 	for _, q := range []string{"counterfactual", "logged"} {
 		for _, k := range ks {
-			f.Comparisons = append(f.Comparisons, cmpRel(fmt.Sprintf("recall@%d/%s", k, q), b, c, 0.02, 3*scale-1, 0.4, 0.001, true))
+			f.Comparisons = append(f.Comparisons, cmpRel(fmt.Sprintf("recall@%d/%s", k, q), b, c, 0.02, 2.5*scale-1, 0.4, 0.001, true))
 		}
 	}
 	f.Comparisons = append(f.Comparisons,
-		cmpRel("survival/impressed", b, c, 0.005, 2*scale, 0.5, 0.004, true),
-		cmpRel("impression_share", b, c, 0.05, 2*scale, 0.6, 0.01, true),
+		cmpRel("survival/impressed", b, c, 0.005, 2.5*scale-1, 0.5, 0.004, true),
+		cmpRel("impression_share", b, c, 0.05, 2.5*scale-1, 0.6, 0.01, true),
 		cmpRel("median_relevance/retrieved", b, c, 0.12, 2.8, 0.3, 0.001, true),
 		cmpRel("mean_relevance/delivered", b, c, 0.3, 0.0108, 0.02, 0.31, false),
 		cmpRel("roas", eval.Subject{Arm: "baseline"}, eval.Subject{Arm: "contextual"}, 2.1, 0.007, 0.01, 0.2, false),

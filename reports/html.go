@@ -128,6 +128,9 @@ type htmlReport struct {
 	notes       notes
 }
 
+// WarningCount is the number of distinct warnings in the report.
+func (r *htmlReport) WarningCount() int { return len(r.Notes) + len(r.RunWarnings) }
+
 type note struct {
 	ID   int
 	Text string
@@ -175,6 +178,7 @@ type ablationView struct {
 	Table     tableView
 	Curves    []chartView
 	Staleness []chartView
+	StaleKey  string // the override naming staleness, "" if none
 	Note      string
 }
 
@@ -266,7 +270,7 @@ func buildRun(f *eval.File, label string, opts HTMLOptions, nt *notes) (runView,
 		rows, common := forestRows(f.Comparisons)
 		title := "Paired changes"
 		if common != "" {
-			title += ": " + common
+			title += ": " + common + " unless labelled"
 		}
 		svg, err := forestChart(title, rows)
 		if err != nil {

@@ -6,9 +6,9 @@ import (
 )
 
 func TestRunAuction(t *testing.T) {
-	a := Bid{AdPin: 1, Bid: 2, PCTR: 0.1, Quality: 1}    // eCPM 0.2
-	b := Bid{AdPin: 2, Bid: 1, PCTR: 0.15, Quality: 1}   // eCPM 0.15
-	c := Bid{AdPin: 3, Bid: 4, PCTR: 0.05, Quality: 0.5} // eCPM 0.1
+	a := Bid{AdPin: 1, Bid: 2, PCTR: 0.1, Quality: 1}     // eCPM 0.2
+	b := Bid{AdPin: 2, Bid: 1, PCTR: 0.15, Quality: 1}    // eCPM 0.15
+	c := Bid{AdPin: 3, Bid: 4, PCTR: 0.05, Quality: 0.5}  // eCPM 0.1
 	tieLo := Bid{AdPin: 3, Bid: 1, PCTR: 0.2, Quality: 1} // eCPM 0.2, same as a
 	zero := Bid{AdPin: 9, Bid: 5, PCTR: 0, Quality: 1}
 	cases := []struct {

@@ -185,6 +185,7 @@ type worker struct {
 	merged   []mcand
 	lists    [][]Candidate
 	order    []int32
+	keys     []rankKey
 	bids     []Bid
 	elig     []int
 	wins     []Win
@@ -442,20 +443,38 @@ func (wk *worker) info(ad int32, req *datasets.Request, tr *datasets.TruthReques
 	return wk.infoIdx[ad]
 }
 
-// truncate orders the first n of order (indexes into wk.merged) by
-// descending score, ties by ascending ad Pin id, when order is longer than n;
-// only membership of the first n matters to the caller.
+// truncate moves the n best of order (indexes into wk.merged) to its front
+// when order is longer than n: by descending score, ties by ascending ad Pin
+// id. Only membership of the first n matters to the caller.
 func (wk *worker) truncate(order []int32, n int, score func(*adInfo) float64) {
 	if len(order) <= n {
 		return
 	}
-	slices.SortFunc(order, func(i, j int32) int {
-		x, y := &wk.infos[wk.merged[i].info], &wk.infos[wk.merged[j].info]
-		if c := cmp.Compare(score(y), score(x)); c != 0 {
-			return c
+	keys := wk.keys[:0]
+	for _, m := range order {
+		x := &wk.infos[wk.merged[m].info]
+		keys = append(keys, rankKey{score: score(x), ad: x.ad, m: m})
+	}
+	slices.SortFunc(keys, func(a, b rankKey) int {
+		if a.score != b.score {
+			if a.score > b.score {
+				return -1
+			}
+			return 1
 		}
-		return cmp.Compare(x.ad, y.ad)
+		return cmp.Compare(a.ad, b.ad)
 	})
+	for i, k := range keys {
+		order[i] = k.m
+	}
+	wk.keys = keys
+}
+
+// rankKey is a merged candidate's score at a truncation.
+type rankKey struct {
+	score float64
+	ad    int32
+	m     int32
 }
 
 func (wk *worker) sourceNames(arm *Arm, mask uint64) []string {

@@ -29,6 +29,12 @@ type posting struct {
 	conf float32
 }
 
+// catConf is one category of an ad Pin with its confidence.
+type catConf struct {
+	cat  int32
+	conf float32
+}
+
 // catalog holds the observable indexes the heuristic CGs share: a popularity
 // prior per ad Pin, category -> ad Pins and advertiser -> ad Pins. It reads
 // the observable tables only, never the truth.
@@ -41,7 +47,12 @@ type catalog struct {
 	// byCat lists the ad Pins of each category by confidence, prior, id.
 	byCat [][]posting
 	// byAdv lists the ad Pins of each advertiser by prior, then id.
-	byAdv   [][]int32
+	byAdv [][]int32
+	// adCats holds each ad Pin's categories inline (count in adNCat), so
+	// that scoring an ad touches one cache line rather than chasing the
+	// world's slices.
+	adCats  [][datasets.MaxCategoriesPerPin]catConf
+	adNCat  []uint8
 	scratch sync.Pool // *catScratch
 }
 
@@ -77,6 +88,16 @@ func newCatalog(w *datasets.World) *catalog {
 			nCat = max(nCat, int(cs.Category)+1)
 		}
 		nAdv = max(nAdv, int(a.Advertiser)+1)
+	}
+	c.adCats = make([][datasets.MaxCategoriesPerPin]catConf, len(w.AdPins))
+	c.adNCat = make([]uint8, len(w.AdPins))
+	for i := range w.AdPins {
+		for _, cs := range w.AdPins[i].Categories {
+			if n := c.adNCat[i]; int(n) < datasets.MaxCategoriesPerPin && cs.Category >= 0 {
+				c.adCats[i][n] = catConf{cat: cs.Category, conf: cs.Confidence}
+				c.adNCat[i]++
+			}
+		}
 	}
 	c.byCat = make([][]posting, nCat)
 	c.byAdv = make([][]int32, nAdv)
@@ -177,10 +198,10 @@ func (c *catalog) topByCategories(s *catScratch, prof []catWeight, k int, dst []
 			}
 			s.stamp[ad] = s.gen
 			var score float64
-			for _, cs := range c.w.AdPins[ad].Categories {
+			for _, cs := range c.adCats[ad][:c.adNCat[ad]] {
 				for _, p := range prof {
-					if p.cat == cs.Category {
-						score += p.w * float64(cs.Confidence)
+					if p.cat == cs.cat {
+						score += p.w * float64(cs.conf)
 					}
 				}
 			}

@@ -39,6 +39,11 @@ type ReplayConfig struct {
 	Days []int
 	// MaxRequests stops after this many selected requests; 0 means all.
 	MaxRequests int
+	// Shards > 1 splits the log by a hash of the request id and replays
+	// only shard Shard (0 <= Shard < Shards). Every draw depends on (seed,
+	// request id, ad Pin) only, so the shards' rows together are exactly
+	// the unsharded rows, and their summaries Merge into its summary.
+	Shard, Shards int
 	// ChunkSize is the requests per unit of work; 0 means
 	// DefaultChunkSize. Memory grows with ChunkSize x Workers x arms x
 	// candidates per request.
@@ -104,6 +109,8 @@ type ReplayManifest struct {
 	Arms          []ArmManifest           `json:"arms"`
 	Days          []int                   `json:"days,omitempty"`
 	MaxRequests   int                     `json:"max_requests,omitempty"`
+	Shard         int                     `json:"shard,omitempty"`
+	Shards        int                     `json:"shards,omitempty"`
 	CandidateRows int64                   `json:"candidate_rows"`
 	RequestRows   int64                   `json:"request_rows"`
 	Summary       ReplaySummary           `json:"summary"`
@@ -225,7 +232,7 @@ func Replay(ctx context.Context, w *datasets.World, truth *datasets.Truth, arms 
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	e.outCand, e.outReq = true, true
-	workers, chunkSize, keep, err := runParams(w, cfg.Workers, cfg.ChunkSize, cfg.Days, cfg.MaxRequests)
+	workers, chunkSize, keep, err := runParams(w, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
@@ -280,6 +287,8 @@ func Replay(ctx context.Context, w *datasets.World, truth *datasets.Truth, arms 
 		Response:      e.resp,
 		Days:          cfg.Days,
 		MaxRequests:   cfg.MaxRequests,
+		Shard:         cfg.Shard,
+		Shards:        cfg.Shards,
 		CandidateRows: cands.Rows(),
 		RequestRows:   reqs.Rows(),
 		Summary:       *sum,
@@ -305,9 +314,13 @@ func Replay(ctx context.Context, w *datasets.World, truth *datasets.Truth, arms 
 	return sum, nil
 }
 
-func runParams(w *datasets.World, workers, chunkSize int, days []int, maxReq int) (int, int, func(*datasets.Request) bool, error) {
-	if workers < 0 || chunkSize < 0 || maxReq < 0 {
-		return 0, 0, nil, fmt.Errorf("workers = %d, chunk size = %d, max requests = %d: want >= 0", workers, chunkSize, maxReq)
+func runParams(w *datasets.World, cfg ReplayConfig) (int, int, func(*datasets.Request) bool, error) {
+	workers, chunkSize := cfg.Workers, cfg.ChunkSize
+	if workers < 0 || chunkSize < 0 || cfg.MaxRequests < 0 {
+		return 0, 0, nil, fmt.Errorf("workers = %d, chunk size = %d, max requests = %d: want >= 0", workers, chunkSize, cfg.MaxRequests)
+	}
+	if cfg.Shards < 0 || (cfg.Shards > 1 && (cfg.Shard < 0 || cfg.Shard >= cfg.Shards)) || (cfg.Shards <= 1 && cfg.Shard != 0) {
+		return 0, 0, nil, fmt.Errorf("shard %d of %d: want 0 <= shard < shards", cfg.Shard, cfg.Shards)
 	}
 	if workers == 0 {
 		workers = DefaultWorkers
@@ -315,8 +328,54 @@ func runParams(w *datasets.World, workers, chunkSize int, days []int, maxReq int
 	if chunkSize == 0 {
 		chunkSize = DefaultChunkSize
 	}
-	keep, err := dayFilter(w, days)
-	return workers, chunkSize, keep, err
+	keepDay, err := dayFilter(w, cfg.Days)
+	if err != nil || cfg.Shards <= 1 {
+		return workers, chunkSize, keepDay, err
+	}
+	shard, shards := uint64(cfg.Shard), uint64(cfg.Shards)
+	return workers, chunkSize, func(r *datasets.Request) bool {
+		return mix64(uint64(r.RequestID))%shards == shard && (keepDay == nil || keepDay(r))
+	}, nil
+}
+
+// Merge adds the counts of o, a summary of the same arms and CGs over other
+// requests (another shard), to s and recomputes the shares.
+func (s *ReplaySummary) Merge(o *ReplaySummary) error {
+	if len(o.Arms) != len(s.Arms) {
+		return fmt.Errorf("merge summaries: %d arms and %d", len(s.Arms), len(o.Arms))
+	}
+	for a := range s.Arms {
+		x, y := &s.Arms[a], &o.Arms[a]
+		if x.Name != y.Name || len(x.CGs) != len(y.CGs) {
+			return fmt.Errorf("merge summaries: arm %d is %s with %d CGs and %s with %d", a, x.Name, len(x.CGs), y.Name, len(y.CGs))
+		}
+		for c := range x.CGs {
+			if x.CGs[c].Name != y.CGs[c].Name {
+				return fmt.Errorf("merge summaries: arm %s CG %d is %s and %s", x.Name, c, x.CGs[c].Name, y.CGs[c].Name)
+			}
+		}
+	}
+	s.Requests += o.Requests
+	for a := range s.Arms {
+		x, y := &s.Arms[a], &o.Arms[a]
+		x.Requests += y.Requests
+		x.Impressions += y.Impressions
+		x.Clicks += y.Clicks
+		x.Conversions += y.Conversions
+		x.Spend += y.Spend
+		x.Value += y.Value
+		for i := range x.Unique {
+			x.Unique[i] += y.Unique[i]
+		}
+		for c := range x.CGs {
+			for i := range x.CGs[c].Stages {
+				x.CGs[c].Stages[i] += y.CGs[c].Stages[i]
+			}
+			x.CGs[c].SoleImpressions += y.CGs[c].SoleImpressions
+		}
+	}
+	s.finish()
+	return nil
 }
 
 // LogProduction runs the production CG mix through the funnel over the

@@ -69,7 +69,13 @@ func (a *Act) fwdChunk(_, lo, hi int) {
 		}
 		return
 	}
-	t := a.t[lo:hi]
+	geluForward(x, y, a.t[lo:hi])
+}
+
+// geluForwardGo sets t = tanh(sqrt(2/pi) (x + 0.044715 x^3)) and
+// y = 0.5 x (1 + t).
+func geluForwardGo(x, y, t []float32) {
+	y = y[:len(x)]
 	t = t[:len(x)]
 	for i, v := range x {
 		th := tanh32(geluC * (v + geluA*v*v*v))
@@ -105,8 +111,14 @@ func (a *Act) bwdChunk(_, lo, hi int) {
 		}
 		return
 	}
-	t := a.t[lo:hi]
+	geluBackward(x, a.t[lo:hi], dy, dx)
+}
+
+// geluBackwardGo sets dx = dy * GELU'(x) from the cached tanh t.
+func geluBackwardGo(x, t, dy, dx []float32) {
 	t = t[:len(x)]
+	dy = dy[:len(x)]
+	dx = dx[:len(x)]
 	for i, v := range x {
 		th := t[i]
 		d := 0.5*(1+th) + 0.5*v*(1-th*th)*geluC*(1+3*geluA*v*v)
@@ -118,25 +130,28 @@ func (a *Act) bwdChunk(_, lo, hi int) {
 // (the coefficients of Eigen's ptanh_float), accurate to a few ulp; it is much
 // faster than math.Tanh in float64.
 func tanh32(x float32) float32 {
-	const (
-		a1  = 4.89352455891786e-03
-		a3  = 6.37261928875436e-04
-		a5  = 1.48572235717979e-05
-		a7  = 5.12229709037114e-08
-		a9  = -8.60467152213735e-11
-		a11 = 2.00018790482477e-13
-		a13 = -2.76076847742355e-16
-		b0  = 4.89352518554385e-03
-		b2  = 2.26843463243900e-03
-		b4  = 1.18534705686654e-04
-		b6  = 1.19825839466702e-06
-	)
-	x = min(max(x, -7.90531110763549805), 7.90531110763549805)
+	x = min(max(x, -tanhClamp), tanhClamp)
 	if x > -0.0004 && x < 0.0004 {
 		return x
 	}
 	x2 := x * x
-	p := ((((((a13*x2+a11)*x2+a9)*x2+a7)*x2+a5)*x2+a3)*x2 + a1) * x
-	q := ((b6*x2+b4)*x2+b2)*x2 + b0
+	p := ((((((tanhA13*x2+tanhA11)*x2+tanhA9)*x2+tanhA7)*x2+tanhA5)*x2+tanhA3)*x2 + tanhA1) * x
+	q := ((tanhB6*x2+tanhB4)*x2+tanhB2)*x2 + tanhB0
 	return p / q
 }
+
+// Coefficients of tanh32 (Eigen's ptanh_float).
+const (
+	tanhClamp = 7.90531110763549805
+	tanhA1    = 4.89352455891786e-03
+	tanhA3    = 6.37261928875436e-04
+	tanhA5    = 1.48572235717979e-05
+	tanhA7    = 5.12229709037114e-08
+	tanhA9    = -8.60467152213735e-11
+	tanhA11   = 2.00018790482477e-13
+	tanhA13   = -2.76076847742355e-16
+	tanhB0    = 4.89352518554385e-03
+	tanhB2    = 2.26843463243900e-03
+	tanhB4    = 1.18534705686654e-04
+	tanhB6    = 1.19825839466702e-06
+)

@@ -109,7 +109,7 @@ func maskedSoftmax(s []float32, pad []bool, causal bool, b, L, t int) {
 }
 
 func (a *MultiHeadAttention) fwdChunk(_, lo, hi int) {
-	ws := wsPool.Get().(*gemmWS)
+	ws := wsPool.get()
 	L, d, dh := a.l, a.D, a.DH
 	for b := lo; b < hi; b++ {
 		base := b * L * 3 * d
@@ -125,7 +125,7 @@ func (a *MultiHeadAttention) fwdChunk(_, lo, hi int) {
 			gemmSerial(ws, false, false, L, dh, L, 1, p, L, v, 3*d, 0, a.ctx.D[b*L*d+h*dh:], d)
 		}
 	}
-	wsPool.Put(ws)
+	wsPool.put(ws)
 }
 
 // Backward returns dx ((B*L) x D) and accumulates the projection gradients.
@@ -140,7 +140,7 @@ func (a *MultiHeadAttention) Backward(dy *Mat) *Mat {
 }
 
 func (a *MultiHeadAttention) bwdChunk(_, lo, hi int) {
-	ws := wsPool.Get().(*gemmWS)
+	ws := wsPool.get()
 	L, d, dh := a.l, a.D, a.DH
 	for b := lo; b < hi; b++ {
 		base := b * L * 3 * d
@@ -176,7 +176,7 @@ func (a *MultiHeadAttention) bwdChunk(_, lo, hi int) {
 			gemmSerial(ws, true, false, L, dh, L, a.scale, dp, L, q, 3*d, 0, dk, 3*d)
 		}
 	}
-	wsPool.Put(ws)
+	wsPool.put(ws)
 }
 
 // CrossAttention lets one query vector per sequence attend over that

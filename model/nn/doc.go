@@ -21,6 +21,17 @@
 //     one chunk in a fixed order, so results are bit-identical for any thread
 //     count and any goroutine scheduling.
 //
-// The fast matrix kernel needs GOEXPERIMENT=simd (Go 1.26 simd/archsimd, AVX2 +
-// FMA); without it a portable pure-Go kernel is used.
+// Modules are not safe for concurrent use; Gemm and the other package functions
+// are.
+//
+// The matrix micro-kernel is chosen at build time, all behind Gemm:
+//
+//   - amd64 (default): a 4x16 AVX2+FMA assembly kernel (gemm_kernel_amd64.s),
+//     with the pure-Go kernel as fallback on CPUs without AVX2/FMA;
+//   - GOEXPERIMENT=simd on amd64: the same tile written with Go 1.26's
+//     simd/archsimd, plus vectorised GELU;
+//   - other architectures, or -tags purego: the portable pure-Go 4x4 kernel.
+//
+// The variants agree to float32 rounding (tests check each against a float64
+// reference); within one build, results are bit-identical across thread counts.
 package nn

@@ -1,9 +1,6 @@
 package nn
 
-import (
-	"fmt"
-	"sync"
-)
+import "fmt"
 
 // Cache blocking of Gemm: a KC-deep slice of op(B) (NC columns) and of op(A)
 // (MC rows) are packed into contiguous panels that the micro-kernel streams.
@@ -21,11 +18,14 @@ type gemmWS struct {
 	a    []float32 // gemmMC x gemmKC, MR-row panels
 	b    []float32 // gemmKC x gemmNC, NR-column panels
 	tile [gemmMR * gemmNR]float32
+	// alpha and beta of the current call, 8 copies each, so that a SIMD kernel
+	// can load them as vectors instead of converting scalars.
+	alphaV, betaV [8]float32
 }
 
-var wsPool = sync.Pool{New: func() any {
+var wsPool = newFreeList(64, func() *gemmWS {
 	return &gemmWS{a: make([]float32, gemmMC*gemmKC), b: make([]float32, gemmKC*gemmNC)}
-}}
+})
 
 // gemmArgs are the arguments of one Gemm call.
 type gemmArgs struct {
@@ -44,7 +44,7 @@ type gemmTask struct {
 }
 
 func (t *gemmTask) run(chunk int) {
-	ws := wsPool.Get().(*gemmWS)
+	ws := wsPool.get()
 	if t.byRows {
 		lo, hi := chunkBounds(chunk, t.step, t.m)
 		gemmBlock(ws, &t.gemmArgs, lo, hi, 0, t.n)
@@ -52,10 +52,10 @@ func (t *gemmTask) run(chunk int) {
 		lo, hi := chunkBounds(chunk, t.step, t.n)
 		gemmBlock(ws, &t.gemmArgs, 0, t.m, lo, hi)
 	}
-	wsPool.Put(ws)
+	wsPool.put(ws)
 }
 
-var gemmTaskPool = sync.Pool{New: func() any { return new(gemmTask) }}
+var gemmTaskPool = newFreeList(64, func() *gemmTask { return new(gemmTask) })
 
 // Gemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, where
 // op(X) is X or its transpose. op(A) is m x k, op(B) is k x n and C is m x n;
@@ -78,12 +78,12 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		return
 	}
 	if m*n*k < gemmMinWork || Threads() == 1 {
-		ws := wsPool.Get().(*gemmWS)
+		ws := wsPool.get()
 		gemmBlock(ws, &args, 0, m, 0, n)
-		wsPool.Put(ws)
+		wsPool.put(ws)
 		return
 	}
-	t := gemmTaskPool.Get().(*gemmTask)
+	t := gemmTaskPool.get()
 	t.gemmArgs = args
 	var chunks int
 	if m >= n {
@@ -97,7 +97,7 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	}
 	parallelFor(t, chunks)
 	t.gemmArgs = gemmArgs{}
-	gemmTaskPool.Put(t)
+	gemmTaskPool.put(t)
 }
 
 // gemmSerial is Gemm on the calling goroutine with the given workspace; for use
@@ -172,6 +172,9 @@ func gemmBlock(ws *gemmWS, g *gemmArgs, r0, r1, c0, c1 int) {
 			if pc > 0 {
 				beta = 1
 			}
+			for i := range ws.alphaV {
+				ws.alphaV[i], ws.betaV[i] = g.alpha, beta
+			}
 			for ic := r0; ic < r1; ic += gemmMC {
 				mb := min(gemmMC, r1-ic)
 				packA(ws.a, g, ic, mb, pc, kb)
@@ -181,8 +184,13 @@ func gemmBlock(ws *gemmWS, g *gemmArgs, r0, r1, c0, c1 int) {
 					for ir := 0; ir < mb; ir += gemmMR {
 						mr := min(gemmMR, mb-ir)
 						ap := ws.a[ir*kb : (ir+gemmMR)*kb]
+						off := (ic+ir)*g.ldc + jc + jr
+						if mr == gemmMR && nr == gemmNR {
+							gemmKernelStore(kb, ap, bp, g.c[off:], g.ldc, g.alpha, beta, ws)
+							continue
+						}
 						gemmKernel(kb, ap, bp, &ws.tile)
-						storeTile(&ws.tile, g.c, (ic+ir)*g.ldc+jc+jr, g.ldc, mr, nr, g.alpha, beta)
+						storeTile(&ws.tile, g.c, off, g.ldc, mr, nr, g.alpha, beta)
 					}
 				}
 			}
@@ -221,17 +229,33 @@ func packA(dst []float32, g *gemmArgs, ic, mb, pc, kb int) {
 		if mr < gemmMR {
 			clear(panel)
 		}
+		if g.transA {
+			// op(A) row i is column ic+ir+i of A: copy MR-wide row pieces.
+			for p := range kb {
+				off := (pc+p)*g.lda + ic + ir
+				copy(panel[p*gemmMR:p*gemmMR+mr], g.a[off:off+mr])
+			}
+			continue
+		}
+		if mr == 4 && gemmMR == 4 {
+			// Interleave four rows at once: sequential reads and writes.
+			o := (ic+ir)*g.lda + pc
+			r0 := g.a[o : o+kb]
+			r1 := g.a[o+g.lda : o+g.lda+kb]
+			r2 := g.a[o+2*g.lda : o+2*g.lda+kb]
+			r3 := g.a[o+3*g.lda : o+3*g.lda+kb]
+			dst := panel[:4*kb]
+			for p := range r0 {
+				d := dst[4*p : 4*p+4 : 4*p+4]
+				d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
+			}
+			continue
+		}
 		for i := range mr {
 			row := ic + ir + i
-			if !g.transA {
-				src := g.a[row*g.lda+pc : row*g.lda+pc+kb]
-				for p, v := range src {
-					panel[p*gemmMR+i] = v
-				}
-			} else {
-				for p := range kb {
-					panel[p*gemmMR+i] = g.a[(pc+p)*g.lda+row]
-				}
+			src := g.a[row*g.lda+pc : row*g.lda+pc+kb]
+			for p, v := range src {
+				panel[p*gemmMR+i] = v
 			}
 		}
 	}

@@ -55,32 +55,37 @@ func TestGemmMatchesNaive(t *testing.T) {
 			for _, ab := range [][2]float32{{1, 0}, {0.5, 1}, {-2, 0.25}} {
 				name := fmt.Sprintf("m%d_n%d_k%d_tA%v_tB%v_alpha%g_beta%g", sh.m, sh.n, sh.k, tr[0], tr[1], ab[0], ab[1])
 				t.Run(name, func(t *testing.T) {
-					rng := rand.New(rand.NewPCG(1, uint64(sh.m*1000+sh.n)))
-					m, n, k := sh.m, sh.n, sh.k
-					// Strides larger than the logical widths exercise lda/ldb/ldc.
-					lda, ldb, ldc := k+3, n+2, n+1
-					ar, br := m, k
-					if tr[0] {
-						lda, ar = m+3, k
-					}
-					if tr[1] {
-						ldb, br = k+2, n
-					}
-					a := randSlice(rng, max(ar*lda, 1))
-					b := randSlice(rng, max(br*ldb, 1))
-					c := randSlice(rng, max(m*ldc, 1))
-					want := naiveGemm(tr[0], tr[1], m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
-					Gemm(tr[0], tr[1], m, n, k, ab[0], a, lda, b, ldb, ab[1], c, ldc)
-					for i := range m {
-						for j := range n {
-							got := float64(c[i*ldc+j])
-							w := want[i*n+j]
-							if math.Abs(got-w) > 1e-5*float64(k+1)+1e-5*math.Abs(w) {
-								t.Fatalf("Gemm C[%d,%d] = %g, want %g", i, j, got, w)
-							}
-						}
-					}
+					checkGemmShape(t, sh.m, sh.n, sh.k, tr[0], tr[1], ab[0], ab[1])
 				})
+			}
+		}
+	}
+}
+
+// checkGemmShape compares Gemm with the float64 triple loop, with strides
+// larger than the logical widths.
+func checkGemmShape(t *testing.T, m, n, k int, tA, tB bool, alpha, beta float32) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(1, uint64(m*1000+n)))
+	lda, ldb, ldc := k+3, n+2, n+1
+	ar, br := m, k
+	if tA {
+		lda, ar = m+3, k
+	}
+	if tB {
+		ldb, br = k+2, n
+	}
+	a := randSlice(rng, max(ar*lda, 1))
+	b := randSlice(rng, max(br*ldb, 1))
+	c := randSlice(rng, max(m*ldc, 1))
+	want := naiveGemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	for i := range m {
+		for j := range n {
+			got := float64(c[i*ldc+j])
+			w := want[i*n+j]
+			if math.Abs(got-w) > 1e-5*float64(k+1)+1e-5*math.Abs(w) {
+				t.Fatalf("Gemm C[%d,%d] = %g, want %g", i, j, got, w)
 			}
 		}
 	}

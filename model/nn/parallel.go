@@ -51,7 +51,7 @@ func (r *runner) work() {
 }
 
 var (
-	runnerPool = sync.Pool{New: func() any { return new(runner) }}
+	runnerPool = newFreeList(64, func() *runner { return new(runner) })
 	workOnce   sync.Once
 	workCh     chan *runner
 )
@@ -72,8 +72,10 @@ func startWorkers() {
 }
 
 // parallelFor runs t.run(c) for every chunk c in [0, n), on up to Threads()
-// goroutines including the caller. When no helper is free the caller runs the
-// remaining chunks itself, so nested calls cannot deadlock.
+// goroutines including the caller, which also works on the chunks. A chunk must
+// not call parallelFor itself (inside chunks use gemmSerial): a helper waiting
+// on nested work could leave queued work unserved. Concurrent calls from
+// different goroutines are fine.
 func parallelFor(t chunkTask, n int) {
 	helpers := min(Threads(), n) - 1
 	if helpers <= 0 {
@@ -83,7 +85,7 @@ func parallelFor(t chunkTask, n int) {
 		return
 	}
 	workOnce.Do(startWorkers)
-	r := runnerPool.Get().(*runner)
+	r := runnerPool.get()
 	r.t = t
 	r.n = int64(n)
 	r.next.Store(0)
@@ -98,7 +100,7 @@ func parallelFor(t chunkTask, n int) {
 	r.work()
 	r.wg.Wait()
 	r.t = nil
-	runnerPool.Put(r)
+	runnerPool.put(r)
 }
 
 // chunkBounds splits [0, n) into chunks of size step (the last may be shorter)
@@ -114,4 +116,31 @@ func numChunks(n, step int) int {
 		return 0
 	}
 	return (n + step - 1) / step
+}
+
+// freeList is a bounded free list. Unlike sync.Pool it keeps its items across
+// garbage collections, so steady-state training allocates nothing.
+type freeList[T any] struct {
+	ch    chan *T
+	alloc func() *T
+}
+
+func newFreeList[T any](size int, alloc func() *T) *freeList[T] {
+	return &freeList[T]{ch: make(chan *T, size), alloc: alloc}
+}
+
+func (f *freeList[T]) get() *T {
+	select {
+	case x := <-f.ch:
+		return x
+	default:
+		return f.alloc()
+	}
+}
+
+func (f *freeList[T]) put(x *T) {
+	select {
+	case f.ch <- x:
+	default:
+	}
 }

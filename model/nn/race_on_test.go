@@ -2,6 +2,6 @@
 
 package nn
 
-// raceEnabled: sync.Pool drops items at random under the race detector, so
+// raceEnabled: the race detector instruments code with allocations, so
 // allocation counts are not meaningful there.
 const raceEnabled = true

@@ -208,7 +208,7 @@ func TestStepLossDecreases(t *testing.T) {
 
 func TestStepAllocs(t *testing.T) {
 	if raceEnabled {
-		t.Skip("sync.Pool drops items under the race detector")
+		t.Skip("the race detector allocates")
 	}
 	defer SetThreads(Threads())
 	SetThreads(2)
@@ -216,7 +216,7 @@ func TestStepAllocs(t *testing.T) {
 	rng := rand.New(rand.NewPCG(13, 2))
 	m.step(rng)
 	allocs := testing.AllocsPerRun(5, func() { m.step(rng) })
-	if allocs > 1 {
+	if allocs > 0 {
 		t.Errorf("a second training step at the same shape made %v allocations, want 0", allocs)
 	}
 }

@@ -106,7 +106,16 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 gate found a regression.`,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(
+		newQuickstartCmd(streams),
 		newDataCmd(streams),
+		newTrainCmd(streams),
+		newInferCmd(streams),
+		newReplayCmd(streams),
+		newEvalCmd(streams),
+		newExportCmd(streams),
+		newGateCmd(streams),
+		newReportCmd(streams),
+		newAblateCmd(streams),
 	)
 	for _, c := range root.Commands() {
 		markUsage(c)

@@ -3,7 +3,6 @@ package experiment
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -97,7 +96,13 @@ func RunCell(ctx context.Context, s Study, seed uint64, cache string, h Hooks) (
 			if rep != nil && len(rep.Epochs) > 0 {
 				h.logf("%s: %d epochs, best validation Recall@100 %.4f, %.0f sequences/s", mc.Kind, len(rep.Epochs), rep.BestValRecall100, rep.SeqPerSec)
 			}
-			return writeSnapshots(ctx, m, w, filepath.Join(dir, FeaturesDir), h)
+			// The snapshot of day d serves its requests under daily
+			// staleness and, on refresh days, under weekly staleness.
+			snaps, err := writeSnapshots(ctx, m, w, filepath.Join(dir, FeaturesDir), w.Manifest.EvalStartDay, w.Manifest.EvalDays)
+			for _, s := range snaps {
+				h.logf("%s snapshot of day %d: %d users re-encoded, %.0f bytes per user", mc.Kind, s.Day, s.Recomputed, s.BytesPerUser)
+			}
+			return err
 		})
 		if err != nil {
 			return nil, err
@@ -242,28 +247,4 @@ func trainProgress(h Hooks, kind string) func(model.TrainProgress) {
 		}
 		h.Progress(fmt.Sprintf("train %s epoch %d/%d", kind, p.Epoch, p.Epochs), int64(p.Batch), int64(p.Batches))
 	}
-}
-
-// writeSnapshots writes the feature store of every evaluation day: the
-// snapshot with the cut-off at the start of day d serves requests of day d
-// under daily staleness and, on refresh days, weekly staleness. Each day
-// recomputes only the users with new offsite activity.
-func writeSnapshots(ctx context.Context, m *model.Model, w *datasets.World, dir string, h Hooks) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
-	}
-	var prev *model.Snapshot
-	first := w.Manifest.EvalStartDay
-	for d := first; d < first+w.Manifest.EvalDays; d++ {
-		s, err := m.Infer(ctx, w, w.DayStart(d), prev)
-		if err != nil {
-			return err
-		}
-		if err := model.WriteSnapshot(model.SnapshotPath(dir, d), s); err != nil {
-			return err
-		}
-		h.logf("snapshot of day %d: %d users re-encoded, %.0f bytes per user", d, s.Recomputed, s.BytesPerUser())
-		prev = s
-	}
-	return nil
 }

@@ -134,3 +134,50 @@ func readJSON(path string, v any) error {
 	}
 	return nil
 }
+
+// SnapshotInfo describes a snapshot written by Infer.
+type SnapshotInfo struct {
+	Day          int // the first day it serves (its cut-off is that day's start)
+	Users        int
+	Recomputed   int
+	BytesPerUser float64
+	Path         string
+}
+
+// Infer writes days consecutive daily snapshots of a trained run, the first
+// holding the events up to the end of day asOf. Each one re-encodes only
+// the users with offsite activity since the previous one.
+func Infer(ctx context.Context, run string, w *datasets.World, asOf, days int) ([]SnapshotInfo, error) {
+	last := w.Manifest.EvalStartDay + w.Manifest.EvalDays
+	if asOf < 0 || asOf+days > last {
+		return nil, fmt.Errorf("infer: snapshots as of days %d..%d are outside the data (days 0..%d)", asOf, asOf+days-1, last-1)
+	}
+	m, err := model.Load(run)
+	if err != nil {
+		return nil, err
+	}
+	return writeSnapshots(ctx, m, w, filepath.Join(run, FeaturesDir), asOf+1, days)
+}
+
+// writeSnapshots writes the snapshots serving days first..first+days-1 into
+// dir: the one of day d holds the events before d starts.
+func writeSnapshots(ctx context.Context, m *model.Model, w *datasets.World, dir string, first, days int) ([]SnapshotInfo, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("infer: %w", err)
+	}
+	var prev *model.Snapshot
+	var out []SnapshotInfo
+	for d := first; d < first+days; d++ {
+		s, err := m.Infer(ctx, w, w.DayStart(d), prev)
+		if err != nil {
+			return nil, err
+		}
+		path := model.SnapshotPath(dir, d)
+		if err := model.WriteSnapshot(path, s); err != nil {
+			return nil, err
+		}
+		out = append(out, SnapshotInfo{Day: d, Users: s.Users, Recomputed: s.Recomputed, BytesPerUser: s.BytesPerUser(), Path: path})
+		prev = s
+	}
+	return out, nil
+}

@@ -73,7 +73,7 @@ func Validate(ctx context.Context, dir string) ([]Problem, error) {
 	steps := []struct {
 		file     string
 		required bool
-		run      func(path string) error
+		run      func(ctx context.Context, path string) error
 	}{
 		{CategoriesFile, true, v.categories},
 		{AdPinsFile, true, v.adPins},
@@ -106,7 +106,10 @@ func Validate(ctx context.Context, dir string) ([]Problem, error) {
 			v.add(s.file, -1, "", "%v", err)
 			continue
 		}
-		if err := s.run(path); err != nil {
+		if err := s.run(ctx, path); err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("validate %s: %s: %w", dir, s.file, ctx.Err())
+			}
 			var te *TableError
 			if errors.As(err, &te) {
 				v.add(s.file, te.Row, te.Column, "%s", te.Msg)
@@ -116,6 +119,16 @@ func Validate(ctx context.Context, dir string) ([]Problem, error) {
 		}
 	}
 	return v.finish(), nil
+}
+
+// scanCtx scans a table like scanChecked and stops when ctx is done.
+func scanCtx[T any](ctx context.Context, path string, fn func(first int64, rows []T) error) error {
+	return scanChecked(path, ReadBatchRows, nil, func(first int64, rows []T) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return fn(first, rows)
+	})
 }
 
 // validator accumulates problems and what later tables are checked against.
@@ -356,11 +369,11 @@ func (v *validator) categoryList(file string, row int64, column string, cats []C
 	}
 }
 
-func (v *validator) categories(path string) error {
+func (v *validator) categories(ctx context.Context, path string) error {
 	var d ids
 	groups := map[int32]bool{}
 	var maxGroup int32 = -1
-	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []Category) error {
+	err := scanCtx(ctx, path, func(first int64, rows []Category) error {
 		for j, c := range rows {
 			i := first + int64(j)
 			d.check(v, CategoriesFile, "category_id", i, int64(c.ID))
@@ -386,10 +399,10 @@ func (v *validator) categories(path string) error {
 	return nil
 }
 
-func (v *validator) adPins(path string) error {
+func (v *validator) adPins(ctx context.Context, path string) error {
 	var d ids
 	const f = AdPinsFile
-	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []AdPin) error {
+	err := scanCtx(ctx, path, func(first int64, rows []AdPin) error {
 		for j, a := range rows {
 			i := first + int64(j)
 			d.check(v, f, "ad_pin_id", i, int64(a.ID))
@@ -410,10 +423,10 @@ func (v *validator) adPins(path string) error {
 	return nil
 }
 
-func (v *validator) organicPins(path string) error {
+func (v *validator) organicPins(ctx context.Context, path string) error {
 	var d ids
 	const f = OrganicPinsFile
-	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []OrganicPin) error {
+	err := scanCtx(ctx, path, func(first int64, rows []OrganicPin) error {
 		for j, p := range rows {
 			i := first + int64(j)
 			d.check(v, f, "pin_id", i, int64(p.ID))
@@ -428,10 +441,10 @@ func (v *validator) organicPins(path string) error {
 	return nil
 }
 
-func (v *validator) users(path string) error {
+func (v *validator) users(ctx context.Context, path string) error {
 	var d ids
 	const f = UsersFile
-	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []User) error {
+	err := scanCtx(ctx, path, func(first int64, rows []User) error {
 		for j, u := range rows {
 			i := first + int64(j)
 			d.check(v, f, "user_id", i, int64(u.ID))
@@ -461,11 +474,11 @@ func (v *validator) ref(file string, row int64, column string, id int32, n int64
 	}
 }
 
-func (v *validator) events(path string) error {
+func (v *validator) events(ctx context.Context, path string) error {
 	const f = EventsFile
 	lo, hi, win := v.window(false)
 	var prev Event
-	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []Event) error {
+	err := scanCtx(ctx, path, func(first int64, rows []Event) error {
 		for j, e := range rows {
 			i := first + int64(j)
 			v.ref(f, i, "user_id", e.UserID, v.nUsers, UsersFile)
@@ -491,11 +504,11 @@ func (v *validator) events(path string) error {
 	return err
 }
 
-func (v *validator) requests(path string) error {
+func (v *validator) requests(ctx context.Context, path string) error {
 	const f = RequestsFile
 	lo, hi, win := v.window(true)
 	var prev Request
-	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []Request) error {
+	err := scanCtx(ctx, path, func(first int64, rows []Request) error {
 		for j, r := range rows {
 			i := first + int64(j)
 			v.reqIDs = append(v.reqIDs, r.RequestID)
@@ -552,10 +565,10 @@ func (v *validator) knownRequest(id int64) bool {
 	return ok
 }
 
-func (v *validator) impressions(path string) error {
+func (v *validator) impressions(ctx context.Context, path string) error {
 	const f = ImpressionsFile
 	var prev Impression
-	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []Impression) error {
+	err := scanCtx(ctx, path, func(first int64, rows []Impression) error {
 		for j, im := range rows {
 			i := first + int64(j)
 			if v.reqsOK && !v.knownRequest(im.RequestID) {
@@ -626,11 +639,11 @@ func (v *validator) rowCount(file string, got, want int64, table string) {
 	}
 }
 
-func (v *validator) truthCategories(path string) error {
+func (v *validator) truthCategories(ctx context.Context, path string) error {
 	const f = TruthCategoriesFile
 	var d ids
 	dim := v.latentDim()
-	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []TruthCategory) error {
+	err := scanCtx(ctx, path, func(first int64, rows []TruthCategory) error {
 		for j, c := range rows {
 			i := first + int64(j)
 			d.check(v, f, "category_id", i, int64(c.CategoryID))
@@ -645,11 +658,11 @@ func (v *validator) truthCategories(path string) error {
 	return nil
 }
 
-func (v *validator) truthAdPins(path string) error {
+func (v *validator) truthAdPins(ctx context.Context, path string) error {
 	const f = TruthAdPinsFile
 	var d ids
 	dim := v.latentDim()
-	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []TruthAdPin) error {
+	err := scanCtx(ctx, path, func(first int64, rows []TruthAdPin) error {
 		for j, a := range rows {
 			i := first + int64(j)
 			d.check(v, f, "ad_pin_id", i, int64(a.AdPinID))
@@ -665,11 +678,11 @@ func (v *validator) truthAdPins(path string) error {
 	return nil
 }
 
-func (v *validator) truthUsers(path string) error {
+func (v *validator) truthUsers(ctx context.Context, path string) error {
 	const f = TruthUsersFile
 	var d ids
 	dim := v.latentDim()
-	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []TruthUser) error {
+	err := scanCtx(ctx, path, func(first int64, rows []TruthUser) error {
 		for j, u := range rows {
 			i := first + int64(j)
 			d.check(v, f, "user_id", i, int64(u.UserID))
@@ -685,11 +698,11 @@ func (v *validator) truthUsers(path string) error {
 	return nil
 }
 
-func (v *validator) truthRequests(path string) error {
+func (v *validator) truthRequests(ctx context.Context, path string) error {
 	const f = TruthRequestsFile
 	dim := v.latentDim()
 	var n int64
-	err := scanChecked(path, ReadBatchRows, nil, func(first int64, rows []TruthRequest) error {
+	err := scanCtx(ctx, path, func(first int64, rows []TruthRequest) error {
 		for j, r := range rows {
 			i := first + int64(j)
 			n++

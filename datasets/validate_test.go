@@ -2,6 +2,7 @@ package datasets
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -372,5 +373,14 @@ func TestProblemString(t *testing.T) {
 		if got := tc.p.String(); got != tc.want {
 			t.Errorf("Problem.String() = %q, want %q", got, tc.want)
 		}
+	}
+}
+
+func TestValidateCancelled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Validate(ctx, smallWorld(t))
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Validate(cancelled) error = %v, want context.Canceled", err)
 	}
 }

@@ -267,4 +267,3 @@ func resultArms(dir string) ([]string, error) {
 	}
 	return out, nil
 }
-

@@ -45,7 +45,10 @@ type Model struct {
 	items []float32
 	hash  string
 
-	replicas sync.Pool // *replica
+	// spare holds idle replicas. A plain free list rather than a sync.Pool:
+	// a replica is costly to build and a pool drops its items at every GC.
+	spareMu sync.Mutex
+	spare   []*replica
 }
 
 // newModel builds a model with fresh weights for the catalogue of w.
@@ -145,12 +148,21 @@ type replica struct {
 }
 
 func (m *Model) getReplica() *replica {
-	if r, ok := m.replicas.Get().(*replica); ok {
+	m.spareMu.Lock()
+	if k := len(m.spare); k > 0 {
+		r := m.spare[k-1]
+		m.spare = m.spare[:k-1]
+		m.spareMu.Unlock()
 		return r
 	}
+	m.spareMu.Unlock()
 	n := newNet(&m.cfg, m.f, rand.New(rand.NewPCG(0, 0)))
 	n.shareWeights(m.net)
 	return &replica{net: n, last: &nn.Mat{}, seq: &nn.Mat{}}
 }
 
-func (m *Model) putReplica(r *replica) { m.replicas.Put(r) }
+func (m *Model) putReplica(r *replica) {
+	m.spareMu.Lock()
+	m.spare = append(m.spare, r)
+	m.spareMu.Unlock()
+}

@@ -2,11 +2,11 @@ package cli
 
 import (
 	"flag"
-
-	"github.com/cgbench/cgbench/eval"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/cgbench/cgbench/eval"
 )
 
 var update = flag.Bool("update", false, "rewrite the committed CI baseline metrics")

@@ -205,3 +205,12 @@ func TestImpressionsAndUpdateManifest(t *testing.T) {
 		t.Errorf("WriteImpressions(duplicate slot) error = %v, want one naming the slot", err)
 	}
 }
+
+func BenchmarkOpenSmall(b *testing.B) {
+	dir := smallWorld(b)
+	for b.Loop() {
+		if _, err := Open(dir, OpenOptions{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

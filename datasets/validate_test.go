@@ -384,3 +384,12 @@ func TestValidateCancelled(t *testing.T) {
 		t.Fatalf("Validate(cancelled) error = %v, want context.Canceled", err)
 	}
 }
+
+func BenchmarkValidateSmall(b *testing.B) {
+	dir := smallWorld(b)
+	for b.Loop() {
+		if _, err := Validate(context.Background(), dir); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -100,9 +100,9 @@ type batch struct {
 	hcW   []float32
 	hcOff []int32
 	// context: subject category bags (B bags) and demographics.
-	ctxIDs              []int32
-	ctxW                []float32
-	ctxOff              []int32
+	ctxIDs               []int32
+	ctxW                 []float32
+	ctxOff               []int32
 	age, country, gender []int32
 	// labels are the positive ad Pins (training and validation only).
 	labels []int32

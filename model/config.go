@@ -117,10 +117,14 @@ type PseudoContextConfig struct {
 
 // TrainConfig configures the training loop.
 type TrainConfig struct {
-	BatchSize   int     `yaml:"batch_size" json:"batch_size"`
-	Epochs      int     `yaml:"epochs" json:"epochs"`
-	LR          float64 `yaml:"lr" json:"lr"`
-	WarmupSteps int     `yaml:"warmup_steps" json:"warmup_steps"`
+	BatchSize int `yaml:"batch_size" json:"batch_size"`
+	Epochs    int `yaml:"epochs" json:"epochs"`
+	// ExamplesPerEpoch caps an epoch at this many examples, a fresh random
+	// subset each epoch, so that big worlds train within a time budget;
+	// 0 uses every example.
+	ExamplesPerEpoch int     `yaml:"examples_per_epoch" json:"examples_per_epoch"`
+	LR               float64 `yaml:"lr" json:"lr"`
+	WarmupSteps      int     `yaml:"warmup_steps" json:"warmup_steps"`
 	// Schedule after warm-up: ScheduleConstant or ScheduleCosine (to 10% of
 	// LR at the last epoch).
 	Schedule    string  `yaml:"schedule" json:"schedule"`
@@ -343,6 +347,9 @@ func (c *Config) Validate() error {
 	t := &c.Train
 	if !(t.LR > 0) {
 		return fmt.Errorf("invalid config: train.lr = %g, want > 0", t.LR)
+	}
+	if t.ExamplesPerEpoch < 0 {
+		return fmt.Errorf("invalid config: train.examples_per_epoch = %d, want >= 0 (0: all)", t.ExamplesPerEpoch)
 	}
 	if t.BatchSize < 2 {
 		return fmt.Errorf("invalid config: train.batch_size = %d, want >= 2 (in-batch negatives)", t.BatchSize)

@@ -38,8 +38,8 @@ const (
 type NextItemResult struct {
 	Cutoff int64 `json:"cutoff"`
 	// Users is the number of held-out targets (one per user).
-	Users  int                         `json:"users"`
-	Recall map[string]map[int]float64  `json:"recall"` // method -> K -> Recall@K
+	Users  int                        `json:"users"`
+	Recall map[string]map[int]float64 `json:"recall"` // method -> K -> Recall@K
 }
 
 // EvaluateNextItem measures, for every user with an event at or after

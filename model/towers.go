@@ -59,15 +59,15 @@ type net struct {
 	params []*nn.Param
 
 	// forward state read by backward
-	b        *batch
+	b   *batch
 	seq *nn.Mat // encoder output, (B*L) x d, owned by finalLN
 
 	// buffers
 	x, last, fused, ctxInBuf, dseq, dpart, dctx *nn.Mat
-	itemIn, ditemA, ditemB                     *nn.Mat
-	icIDs                                      []int32
-	icW                                        []float32
-	icOff                                      []int32
+	itemIn, ditemA, ditemB                      *nn.Mat
+	icIDs                                       []int32
+	icW                                         []float32
+	icOff                                       []int32
 }
 
 // newNet builds a network with freshly initialised weights drawn from rng.

@@ -251,7 +251,11 @@ func newTrainer(m *Model, w *datasets.World, exs *exampleSet) *trainer {
 	}
 	t.rng = rand.New(&t.pcg)
 	B := cfg.Train.BatchSize
-	t.batches = len(exs.Train) / B
+	n := len(exs.Train)
+	if cap := cfg.Train.ExamplesPerEpoch; cap > 0 {
+		n = min(n, cap)
+	}
+	t.batches = n / B
 	if t.batches == 0 {
 		t.batches = 1 // one short batch (at least 2 examples)
 	}

@@ -251,3 +251,25 @@ func TestLoadCheckpoint(t *testing.T) {
 		})
 	}
 }
+
+// ExamplesPerEpoch caps the optimizer steps of an epoch.
+func TestExamplesPerEpoch(t *testing.T) {
+	w := genWorld(smallSpec)
+	c := smallConfig(KindBaseline)
+	c.Train.Epochs = 2
+	c.Train.ExamplesPerEpoch = 3 * c.Train.BatchSize
+	_, rep, err := Train(context.Background(), w, c, t.TempDir(), TrainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.TrainExamples <= c.Train.ExamplesPerEpoch {
+		t.Fatalf("world too small for the test: %d training examples", rep.TrainExamples)
+	}
+	if rep.Steps != 6 {
+		t.Errorf("steps = %d, want 2 epochs x 3 batches", rep.Steps)
+	}
+	c.Train.ExamplesPerEpoch = -1
+	if err := c.Validate(); err == nil {
+		t.Error("Validate accepted examples_per_epoch -1")
+	}
+}

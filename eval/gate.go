@@ -3,11 +3,9 @@ package eval
 import (
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"slices"
 	"strings"
-	"text/tabwriter"
 )
 
 // DefaultGateMetrics are gated when GateOptions.Metrics is nil: recall@100
@@ -179,42 +177,3 @@ func short(h string) string {
 	return h
 }
 
-// WriteGateTable writes a short plain-text table of what Gate compared: one
-// line per row with both estimates, the drop and the verdict, then the
-// overall verdict ("pass" or "regression") and any warnings.
-func WriteGateTable(w io.Writer, r *GateResult) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "METRIC\tARM\tCG\tBASELINE [CI]\tCURRENT [CI]\tDROP\tVERDICT")
-	for _, row := range r.Rows {
-		verdict := "ok"
-		if row.Regressed {
-			verdict = "REGRESSED"
-		}
-		cg := row.CG
-		if cg == "" {
-			cg = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%.4g\t%s: %s\n", row.Metric, row.Arm, cg,
-			formatEstimate(row.Baseline), formatEstimate(row.Current), row.Drop, verdict, row.Reason)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	verdict := "pass"
-	if r.Regressed {
-		verdict = "regression"
-	}
-	if _, err := fmt.Fprintf(w, "gate: %s (%d figures compared)\n", verdict, len(r.Rows)); err != nil {
-		return err
-	}
-	for _, warn := range r.Warnings {
-		if _, err := fmt.Fprintf(w, "warning: %s\n", warn); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func formatEstimate(e Estimate) string {
-	return fmt.Sprintf("%.4g [%.4g, %.4g] n=%d", e.Value, e.Lo, e.Hi, e.N)
-}

@@ -32,6 +32,7 @@ func BenchmarkFunnel(b *testing.B) {
 	pos := 0
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := startCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		wk := e.newWorker()
 		out := &chunkOut{stats: []armStats{{cgs: make([]cgStats, 4)}}}
@@ -50,6 +51,7 @@ func BenchmarkFunnel(b *testing.B) {
 			}
 		}
 	})
+	cpu.report(b, 1)
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 }
 
@@ -91,9 +93,11 @@ func BenchmarkExactSearch(b *testing.B) {
 	items, queries := benchData()
 	x := NewExactIndex(benchItems, benchDim, items)
 	b.ResetTimer()
+	cpu := startCPU()
 	for range b.N {
 		x.SearchBatch(queries, benchBatch, benchK)
 	}
+	cpu.report(b, benchBatch)
 	qps := float64(b.N*benchBatch) / b.Elapsed().Seconds()
 	b.ReportMetric(qps, "queries/s")
 	b.ReportMetric(qps*2*benchItems*benchDim/1e9, "GFLOP/s")
@@ -106,10 +110,12 @@ func BenchmarkExactSearchSingle(b *testing.B) {
 	x := NewExactIndex(benchItems, benchDim, items)
 	var dst []Candidate
 	b.ResetTimer()
+	cpu := startCPU()
 	for i := range b.N {
 		j := i % benchBatch
 		dst = x.Search(queries[j*benchDim:(j+1)*benchDim], benchK, dst[:0])
 	}
+	cpu.report(b, 1)
 	qps := float64(b.N) / b.Elapsed().Seconds()
 	b.ReportMetric(qps, "queries/s")
 	b.ReportMetric(qps*2*benchItems*benchDim/1e9, "GFLOP/s")
@@ -138,6 +144,20 @@ func BenchmarkIVF(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
 			b.ReportMetric(recall, "recall@100")
 		})
+	}
+}
+
+// cpuTimer reports the process CPU time per unit of work, a figure less
+// sensitive than wall time to other processes sharing the cores.
+type cpuTimer struct{ t0 float64 }
+
+func startCPU() cpuTimer { return cpuTimer{t0: cpuNow()} }
+
+// report records the CPU microseconds per unit, units per op being per.
+func (c cpuTimer) report(b *testing.B, per int) {
+	b.Helper()
+	if d := cpuNow() - c.t0; c.t0 > 0 && d > 0 && b.N > 0 {
+		b.ReportMetric(d*1e6/float64(b.N*per), "cpu-us/unit")
 	}
 }
 

@@ -1,12 +1,10 @@
 package sim
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"sort"
 	"sync"
 
@@ -149,15 +147,26 @@ type chunkOut struct {
 }
 
 // adInfo is what the funnel knows of an ad Pin on one request; identical in
-// every arm.
+// every arm. The facts only some candidates need are computed on first use
+// (see have): the ranking estimates for pre-ranked candidates, relevance and
+// oracle relevance for the filter and the candidate rows.
 type adInfo struct {
 	ad            int32
+	have          uint8   // haveRank | haveRel | haveOracle
 	pClick, pConv float64 // true probabilities
 	oracle, rel   float32
-	pre           float64 // pre-ranking score
-	pctr, pcvr    float64 // ranking estimates
-	rank          float64 // ranking score
+	pre           float64  // pre-ranking score
+	pctr, pcvr    float64  // ranking estimates
+	rank          float64  // ranking score
+	noise         rand.PCG // the noise stream after the pre-ranking draw
 }
+
+// Lazily computed facts of an adInfo.
+const (
+	haveRank   = 1 << iota // pctr, pcvr, rank
+	haveRel                // rel
+	haveOracle             // oracle
+)
 
 // mcand is a merged candidate of one arm.
 type mcand struct {
@@ -283,7 +292,7 @@ func (wk *worker) request(req *datasets.Request, tr *datasets.TruthRequest, row 
 				if wk.mergeGen[ad] != wk.mgen {
 					wk.mergeGen[ad] = wk.mgen
 					wk.mergeIdx[ad] = int32(len(wk.merged))
-					wk.merged = append(wk.merged, mcand{info: wk.info(ad, req, tr, interest, filter), slot: -1})
+					wk.merged = append(wk.merged, mcand{info: wk.info(ad, req, tr, interest), slot: -1})
 				}
 				wk.merged[wk.mergeIdx[ad]].mask |= 1 << uint(ci)
 			}
@@ -293,18 +302,20 @@ func (wk *worker) request(req *datasets.Request, tr *datasets.TruthRequest, row 
 		for i := range wk.merged {
 			order = append(order, int32(i))
 		}
-		wk.truncate(order, f.PreRankSize, func(x *adInfo) float64 { return x.pre })
+		wk.truncate(order, f.PreRankSize, true)
 		for _, m := range order[:min(len(order), f.PreRankSize)] {
 			wk.merged[m].stage = datasets.StagePreRanked
 		}
 		// Relevance filter and ranking truncation.
 		ranked := order[:0]
 		for _, m := range order[:min(len(order), f.PreRankSize)] {
-			if !filter || float64(wk.infos[wk.merged[m].info].rel) >= f.RelevanceThreshold {
+			x := &wk.infos[wk.merged[m].info]
+			if !filter || float64(wk.relevance(x, req)) >= f.RelevanceThreshold {
+				wk.ranking(x)
 				ranked = append(ranked, m)
 			}
 		}
-		wk.truncate(ranked, f.RankSize, func(x *adInfo) float64 { return x.rank })
+		wk.truncate(ranked, f.RankSize, false)
 		ranked = ranked[:min(len(ranked), f.RankSize)]
 		// Auction.
 		wk.bids = wk.bids[:0]
@@ -399,8 +410,8 @@ func (wk *worker) request(req *datasets.Request, tr *datasets.TruthRequest, row 
 					Click:           m.click,
 					Conversion:      m.conv,
 					Value:           m.value,
-					Relevance:       x.rel,
-					OracleRelevance: x.oracle,
+					Relevance:       wk.relevance(x, req),
+					OracleRelevance: wk.oracleRelevance(x, tr),
 				})
 			}
 		}
@@ -416,54 +427,85 @@ func (wk *worker) request(req *datasets.Request, tr *datasets.TruthRequest, row 
 }
 
 // info returns the index in wk.infos of ad Pin ad's funnel facts on the
-// current request, computing them on first use.
-func (wk *worker) info(ad int32, req *datasets.Request, tr *datasets.TruthRequest, interest []float32, filter bool) int32 {
+// current request, computing the pre-ranking ones on first use.
+func (wk *worker) info(ad int32, req *datasets.Request, tr *datasets.TruthRequest, interest []float32) int32 {
 	if wk.infoGen[ad] == wk.gen {
 		return wk.infoIdx[ad]
 	}
 	e := wk.e
-	f := &e.funnel
 	a := &e.w.AdPins[ad]
-	lat := e.truth.AdPins[ad].Latent
-	pc, pv := e.resp.Probabilities(tr.Intent, interest, lat, a.Quality)
-	x := adInfo{ad: ad, pClick: pc, pConv: pv, oracle: float32(datasets.Dot(lat, tr.Intent))}
-	if filter {
-		x.rel = float32(datasets.CategoryRelevance(req.SubjectCategories, a.Categories))
-	}
+	pc, pv := e.resp.Probabilities(tr.Intent, interest, e.truth.AdPins[ad].Latent, a.Quality)
+	x := adInfo{ad: ad, pClick: pc, pConv: pv}
+	// The noise stream draws the pre-ranking, pCTR and pCVR noise in this
+	// order; its state after the first draw is kept so that the other two
+	// are drawn only for candidates that reach ranking.
 	seedStream(wk.pcg, e.seed, streamNoise, req.RequestID, ad)
-	z0, z1, z2 := wk.rng.NormFloat64(), wk.rng.NormFloat64(), wk.rng.NormFloat64()
-	bid, q := float64(a.Bid), float64(a.Quality)
-	x.pre = bid * q * pc * math.Exp(f.PreRankNoise*z0)
-	x.pctr = min(1, f.CTRCalibration*pc*math.Exp(f.CTRNoise*z1))
-	x.pcvr = min(1, f.CVRCalibration*pv*math.Exp(f.CVRNoise*z2))
-	x.rank = bid*x.pctr*q + f.ValueWeight*x.pctr*x.pcvr*float64(a.ConversionValue)
+	z0 := wk.rng.NormFloat64()
+	x.noise = *wk.pcg
+	x.pre = float64(a.Bid) * float64(a.Quality) * pc * math.Exp(e.funnel.PreRankNoise*z0)
 	wk.infoGen[ad] = wk.gen
 	wk.infoIdx[ad] = int32(len(wk.infos))
 	wk.infos = append(wk.infos, x)
 	return wk.infoIdx[ad]
 }
 
-// truncate moves the n best of order (indexes into wk.merged) to its front
-// when order is longer than n: by descending score, ties by ascending ad Pin
-// id. Only membership of the first n matters to the caller.
-func (wk *worker) truncate(order []int32, n int, score func(*adInfo) float64) {
+// ranking sets x's ranking estimates if not yet set.
+func (wk *worker) ranking(x *adInfo) {
+	if x.have&haveRank != 0 {
+		return
+	}
+	f := &wk.e.funnel
+	a := &wk.e.w.AdPins[x.ad]
+	*wk.pcg = x.noise
+	z1, z2 := wk.rng.NormFloat64(), wk.rng.NormFloat64()
+	bid, q := float64(a.Bid), float64(a.Quality)
+	x.pctr = min(1, f.CTRCalibration*x.pClick*math.Exp(f.CTRNoise*z1))
+	x.pcvr = min(1, f.CVRCalibration*x.pConv*math.Exp(f.CVRNoise*z2))
+	x.rank = bid*x.pctr*q + f.ValueWeight*x.pctr*x.pcvr*float64(a.ConversionValue)
+	x.have |= haveRank
+}
+
+// relevance returns x's category relevance to the subject Pin (0 when the
+// request has no subject categories).
+func (wk *worker) relevance(x *adInfo, req *datasets.Request) float32 {
+	if x.have&haveRel == 0 {
+		if len(req.SubjectCategories) > 0 {
+			x.rel = float32(datasets.CategoryRelevance(req.SubjectCategories, wk.e.w.AdPins[x.ad].Categories))
+		}
+		x.have |= haveRel
+	}
+	return x.rel
+}
+
+// oracleRelevance returns x's true intent relevance, latent · intent.
+func (wk *worker) oracleRelevance(x *adInfo, tr *datasets.TruthRequest) float32 {
+	if x.have&haveOracle == 0 {
+		x.oracle = float32(datasets.Dot(wk.e.truth.AdPins[x.ad].Latent, tr.Intent))
+		x.have |= haveOracle
+	}
+	return x.oracle
+}
+
+// truncate moves the n best of order (indexes into wk.merged) to its front,
+// in no particular order, when order is longer than n: by descending score
+// (the pre-ranking score when pre, else the ranking score), ties by
+// ascending ad Pin id. Only membership of the first n matters to the caller:
+// the order is a strict total order for finite scores, so the set is the one
+// a full sort would keep.
+func (wk *worker) truncate(order []int32, n int, pre bool) {
 	if len(order) <= n {
 		return
 	}
 	keys := wk.keys[:0]
 	for _, m := range order {
 		x := &wk.infos[wk.merged[m].info]
-		keys = append(keys, rankKey{score: score(x), ad: x.ad, m: m})
-	}
-	slices.SortFunc(keys, func(a, b rankKey) int {
-		if a.score != b.score {
-			if a.score > b.score {
-				return -1
-			}
-			return 1
+		sc := x.rank
+		if pre {
+			sc = x.pre
 		}
-		return cmp.Compare(a.ad, b.ad)
-	})
+		keys = append(keys, rankKey{score: sc, ad: x.ad, m: m})
+	}
+	selectTop(keys, n)
 	for i, k := range keys {
 		order[i] = k.m
 	}

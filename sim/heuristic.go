@@ -23,10 +23,15 @@ const (
 	DefaultTopCategories = 5
 )
 
-// posting is one ad Pin in a category's inverted list.
+// posting is one ad Pin in a category's inverted list, with what scoring
+// the ad needs (its prior and categories) inline, so that a list scan reads
+// memory in order rather than chasing per-ad tables.
 type posting struct {
-	ad   int32
-	conf float32
+	ad    int32
+	conf  float32
+	prior float32
+	ncat  uint8
+	cats  [datasets.MaxCategoriesPerPin]catConf
 }
 
 // catConf is one category of an ad Pin with its confidence.
@@ -47,12 +52,7 @@ type catalog struct {
 	// byCat lists the ad Pins of each category by confidence, prior, id.
 	byCat [][]posting
 	// byAdv lists the ad Pins of each advertiser by prior, then id.
-	byAdv [][]int32
-	// adCats holds each ad Pin's categories inline (count in adNCat), so
-	// that scoring an ad touches one cache line rather than chasing the
-	// world's slices.
-	adCats  [][datasets.MaxCategoriesPerPin]catConf
-	adNCat  []uint8
+	byAdv   [][]int32
 	scratch sync.Pool // *catScratch
 }
 
@@ -62,6 +62,7 @@ type catScratch struct {
 	gen     uint32
 	acc     []float64 // per category or advertiser accumulator
 	touched []int32
+	catW    []float64 // per category: its profile weight during a call, else 0
 	heap    topK
 	prof    []catWeight
 	lists   [][]posting
@@ -89,13 +90,13 @@ func newCatalog(w *datasets.World) *catalog {
 		}
 		nAdv = max(nAdv, int(a.Advertiser)+1)
 	}
-	c.adCats = make([][datasets.MaxCategoriesPerPin]catConf, len(w.AdPins))
-	c.adNCat = make([]uint8, len(w.AdPins))
+	adCats := make([][datasets.MaxCategoriesPerPin]catConf, len(w.AdPins))
+	adNCat := make([]uint8, len(w.AdPins))
 	for i := range w.AdPins {
 		for _, cs := range w.AdPins[i].Categories {
-			if n := c.adNCat[i]; int(n) < datasets.MaxCategoriesPerPin && cs.Category >= 0 {
-				c.adCats[i][n] = catConf{cat: cs.Category, conf: cs.Confidence}
-				c.adNCat[i]++
+			if n := adNCat[i]; int(n) < datasets.MaxCategoriesPerPin && cs.Category >= 0 {
+				adCats[i][n] = catConf{cat: cs.Category, conf: cs.Confidence}
+				adNCat[i]++
 			}
 		}
 	}
@@ -108,7 +109,8 @@ func newCatalog(w *datasets.World) *catalog {
 		// rejected earlier.
 		for _, cs := range a.Categories {
 			if cs.Category >= 0 {
-				c.byCat[cs.Category] = append(c.byCat[cs.Category], posting{ad: int32(i), conf: cs.Confidence})
+				c.byCat[cs.Category] = append(c.byCat[cs.Category], posting{ad: int32(i), conf: cs.Confidence,
+					prior: c.prior[i], ncat: adNCat[i], cats: adCats[i]})
 			}
 		}
 		if a.Advertiser >= 0 {
@@ -131,7 +133,7 @@ func newCatalog(w *datasets.World) *catalog {
 	}
 	size := max(nCat, nAdv)
 	c.scratch.New = func() any {
-		return &catScratch{stamp: make([]uint32, len(w.AdPins)), acc: make([]float64, size)}
+		return &catScratch{stamp: make([]uint32, len(w.AdPins)), acc: make([]float64, size), catW: make([]float64, nCat)}
 	}
 	return c
 }
@@ -175,6 +177,28 @@ func (c *catalog) topByCategories(s *catScratch, prof []catWeight, k int, dst []
 		s.lists = append(s.lists, l)
 	}
 	lists := s.lists
+	// With distinct profile categories an ad's score is the sum, in the
+	// order of its categories, of its confidence times the weight of the
+	// profile's matching category, read from a dense table; a repeated
+	// category keeps the general loop, which adds each repeat separately.
+	dense := true
+	for i, p := range prof {
+		if p.cat < 0 || int(p.cat) >= len(s.catW) {
+			continue // matches no ad category
+		}
+		if s.catW[p.cat] != 0 || p.w == 0 {
+			dense = false
+			break
+		}
+		s.catW[p.cat] = prof[i].w
+	}
+	if !dense {
+		for _, p := range prof {
+			if p.cat >= 0 && int(p.cat) < len(s.catW) {
+				s.catW[p.cat] = 0
+			}
+		}
+	}
 	for {
 		var threshold float64
 		live := false
@@ -191,21 +215,41 @@ func (c *catalog) topByCategories(s *catScratch, prof []catWeight, k int, dst []
 			if pos[i] >= len(l) {
 				continue
 			}
-			ad := l[pos[i]].ad
+			pt := &l[pos[i]]
+			ad := pt.ad
 			pos[i]++
 			if s.stamp[ad] == s.gen {
 				continue
 			}
 			s.stamp[ad] = s.gen
 			var score float64
-			for _, cs := range c.adCats[ad][:c.adNCat[ad]] {
-				for _, p := range prof {
-					if p.cat == cs.cat {
-						score += p.w * float64(cs.conf)
+			if dense {
+				for _, cs := range pt.cats[:pt.ncat] {
+					if w := s.catW[cs.cat]; w != 0 {
+						score += w * float64(cs.conf)
+					}
+				}
+			} else {
+				for _, cs := range pt.cats[:pt.ncat] {
+					for _, p := range prof {
+						if p.cat == cs.cat {
+							score += p.w * float64(cs.conf)
+						}
 					}
 				}
 			}
-			s.heap.push(scored{score: float32(score), tie: c.prior[ad], id: ad})
+			x := entry(scored{score: float32(score), tie: pt.prior, id: ad})
+			if s.heap.full() && !x.before(s.heap.worst()) {
+				continue
+			}
+			s.heap.pushEntry(x)
+		}
+	}
+	if dense {
+		for _, p := range prof {
+			if p.cat >= 0 && int(p.cat) < len(s.catW) {
+				s.catW[p.cat] = 0
+			}
 		}
 	}
 	return s.heap.appendSorted(dst)

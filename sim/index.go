@@ -78,14 +78,19 @@ func scanRows(items []float32, d, lo, hi int, q []float32, ids []int32, buf []fl
 			blas32.Vector{N: d, Data: q, Inc: 1}, 0,
 			blas32.Vector{N: e - b, Data: s, Inc: 1})
 		for i, v := range s {
+			// Most items of a long scan score below the worst kept one.
+			if h.full() && v < h.h[0].score {
+				continue
+			}
 			id := int32(b + i)
 			if ids != nil {
 				id = ids[b+i]
 			}
-			if h.full() && !better(scored{score: v, id: id}, h.worst()) {
+			x := entry(scored{score: v, id: id})
+			if h.full() && !x.before(h.worst()) {
 				continue
 			}
-			h.push(scored{score: v, id: id})
+			h.pushEntry(x)
 		}
 	}
 }
@@ -116,11 +121,14 @@ func (x *ExactIndex) SearchBatch(Q []float32, m, k int) [][]Candidate {
 			for i := range mq {
 				h := &heaps[i]
 				for j, v := range c[i*ni : (i+1)*ni] {
-					id := int32(ib + j)
-					if h.full() && !better(scored{score: v, id: id}, h.worst()) {
+					if h.full() && v < h.h[0].score {
 						continue
 					}
-					h.push(scored{score: v, id: id})
+					x := entry(scored{score: v, id: int32(ib + j)})
+					if h.full() && !x.before(h.worst()) {
+						continue
+					}
+					h.pushEntry(x)
 				}
 			}
 		}

@@ -20,7 +20,7 @@ users, offsite events, the request log, logged impressions), a truth/ folder
 that only the simulator reads, and manifest.json with row counts and hashes.
 See docs/schema.md for every column.`,
 	}
-	cmd.AddCommand(newDataGenerateCmd(streams), newDataValidateCmd(streams), newDataDescribeCmd(streams))
+	cmd.AddCommand(newDataGenerateCmd(streams), newDataImportCmd(streams), newDataValidateCmd(streams), newDataDescribeCmd(streams))
 	return cmd
 }
 

@@ -93,7 +93,7 @@ history_length, context_strength, fresh_activity, country_tier.`,
 				_, err = streams.Out.Write(data)
 				return err
 			case "csv":
-				return reports.WriteCSV(streams.Out, f)
+				return eval.WriteCSV(streams.Out, f)
 			}
 			segs := []string(nil)
 			if len(opts.By) > 0 {
@@ -146,7 +146,7 @@ file (qid Q0 docid rank score runname) and the positives (the counterfactual
 funnel's impressions, or with --flavour logged the logged impressions) as
 qrels, so that trec_eval or ranx can cross-check Recall@K and NDCG@K.`,
 		Example: `  cgbench export trec results/ab --arm contextual --cg ctx --out trec/
-  trec_eval -m recall.100 trec/contextual.ctx.counterfactual.qrels trec/contextual.ctx.run`,
+  trec_eval -c -m recall.100 trec/contextual.ctx.counterfactual.qrels trec/contextual.ctx.run`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if cg == "" || out == "" {

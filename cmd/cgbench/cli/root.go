@@ -116,6 +116,7 @@ Exit codes: 0 ok, 1 error, 2 usage, 3 gate found a regression.`,
 		newGateCmd(streams),
 		newReportCmd(streams),
 		newAblateCmd(streams),
+		newNextItemCmd(streams),
 	)
 	for _, c := range root.Commands() {
 		markUsage(c)

@@ -135,12 +135,14 @@ last hidden state and, for cross-attention fusion, the encoder's output
 sequence. A snapshot "as of DAY" holds the events up to the end of that day,
 so it serves the requests of day DAY+1 under daily staleness.
 
-With --days N it writes N daily snapshots from --as-of on; each day re-encodes
-only the users with new offsite activity and carries the others over.
+It writes one snapshot per day from --as-of to the day before the last
+evaluation day (--days N writes N); each day re-encodes only the users with
+new offsite activity and carries the others over. A request whose day has no
+snapshot runs the whole user tower online: the same result, slower.
 Snapshots go to RUN/features/day-NNN.safetensors, named by the first day they
 serve; cgbench replay reads them from there.`,
 		Example: `  cgbench infer --run runs/ctx --data data/world
-  cgbench infer --run runs/ctx --data data/world --as-of 55 --days 7`,
+  cgbench infer --run runs/ctx --data data/world --as-of 55 --days 3`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Run == "" || opts.Data == "" {
@@ -154,10 +156,14 @@ serve; cgbench replay reads them from there.`,
 			if !cmd.Flags().Changed("as-of") {
 				asOf = w.Manifest.EvalStartDay - 1
 			}
-			if opts.Days < 1 {
+			days := opts.Days
+			if days == 0 {
+				days = w.Manifest.EvalStartDay + w.Manifest.EvalDays - 1 - asOf
+			}
+			if days < 1 {
 				return usagef("--days must be at least 1")
 			}
-			res, err := experiment.Infer(cmd.Context(), opts.Run, w, asOf, opts.Days)
+			res, err := experiment.Infer(cmd.Context(), opts.Run, w, asOf, days)
 			if err != nil {
 				return err
 			}
@@ -171,7 +177,7 @@ serve; cgbench replay reads them from there.`,
 	f.StringVar(&opts.Run, "run", "", "run folder written by cgbench train")
 	f.StringVar(&opts.Data, "data", "", "dataset folder")
 	f.IntVar(&opts.AsOf, "as-of", 0, "last day of history in the snapshot (default: the day before the evaluation window)")
-	f.IntVar(&opts.Days, "days", 1, "number of consecutive daily snapshots")
+	f.IntVar(&opts.Days, "days", 0, "number of consecutive daily snapshots (0: through the evaluation window)")
 	f.BoolVar(&opts.Quiet, "quiet", false, "no progress on stderr")
 	return cmd
 }

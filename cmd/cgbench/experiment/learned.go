@@ -148,9 +148,10 @@ type SnapshotInfo struct {
 // holding the events up to the end of day asOf. Each one re-encodes only
 // the users with offsite activity since the previous one.
 func Infer(ctx context.Context, run string, w *datasets.World, asOf, days int) ([]SnapshotInfo, error) {
-	last := w.Manifest.EvalStartDay + w.Manifest.EvalDays
-	if asOf < 0 || asOf+days > last {
-		return nil, fmt.Errorf("infer: snapshots as of days %d..%d are outside the data (days 0..%d)", asOf, asOf+days-1, last-1)
+	// The snapshot as of day d serves day d+1, which must be in the data.
+	last := w.Manifest.EvalStartDay + w.Manifest.EvalDays - 1
+	if asOf < 0 || days < 1 || asOf+days > last {
+		return nil, fmt.Errorf("infer: snapshots as of days %d..%d serve days outside the data (days 0..%d)", asOf, asOf+days-1, last)
 	}
 	m, err := model.Load(run)
 	if err != nil {

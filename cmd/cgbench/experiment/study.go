@@ -93,8 +93,13 @@ func DefaultStudy(preset string) (Study, error) {
 	for _, c := range sim.DefaultProductionMix() {
 		s.Production = append(s.Production, c.String())
 	}
+	for _, m := range []*model.Config{&s.Baseline, &s.Contextual} {
+		// A training budget: a fresh random 64k examples per epoch keeps
+		// the default study within minutes on 2 cores.
+		m.Train.Epochs = 4
+		m.Train.ExamplesPerEpoch = 1 << 16
+	}
 	if preset == "small" {
-		// A small world trains in seconds; fewer epochs keep CI fast.
 		for _, m := range []*model.Config{&s.Baseline, &s.Contextual} {
 			m.Train.Epochs = 3
 		}

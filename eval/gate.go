@@ -176,4 +176,3 @@ func short(h string) string {
 	}
 	return h
 }
-

@@ -357,7 +357,7 @@ func newPopularityCG(c *catalog, k, window int) *PopularityCG {
 		for _, a := range byDay[d] {
 			counts[a]++
 		}
-		if old := d - window + 1; old >= 0 {
+		if old := d - window; old >= 0 {
 			for _, a := range byDay[old] {
 				counts[a]--
 			}

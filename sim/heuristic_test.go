@@ -94,6 +94,9 @@ func TestHeuristicCGs(t *testing.T) {
 		{"popularity early", NewPopularityCG(w, 10), user(2), day(3), []int32{3}, []float64{2}},
 		// Window of 3 days before day 14 (days 11-13): ad2 and ad0 once each; ad2's prior is larger.
 		{"popularity window", newPopularityCG(newCatalog(w), 10, 3), user(2), day(14), []int32{2, 0}, []float64{1, 1}},
+		// Days 10..13: ad2 on days 10 and 12, ad0 on day 13.
+		{"popularity window 4", newPopularityCG(newCatalog(w), 10, 4), user(2), day(14), []int32{2, 0}, []float64{2, 1}},
+		{"popularity window 1", newPopularityCG(newCatalog(w), 10, 1), user(2), day(14), []int32{0}, []float64{1}},
 		// Advertiser 2 (weight r(13)+r(12)) before advertiser 1 (r(4)); advertiser 1's ads by prior: ad2, ad4.
 		{"retargeting", NewRetargetingCG(w, 10), user(0), day(14), []int32{3, 2, 4}, []float64{advW2, advW1, advW1}},
 		{"retargeting k", NewRetargetingCG(w, 2), user(0), day(14), []int32{3, 2}, []float64{advW2, advW1}},

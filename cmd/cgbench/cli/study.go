@@ -86,6 +86,8 @@ func loadStudy(preset, path string) (experiment.Study, error) {
 
 func newAblateCmd(streams *IO) *cobra.Command {
 	var spec, out string
+	var seeds []uint
+	var parallel int
 	var quiet bool
 	cmd := &cobra.Command{
 		Use:   "ablate --spec SPEC.yaml --out DIR",
@@ -111,6 +113,15 @@ Example specs ship in examples/ablations/.`,
 			if err != nil {
 				return err
 			}
+			if len(seeds) > 0 {
+				sp.Seeds = sp.Seeds[:0]
+				for _, s := range seeds {
+					sp.Seeds = append(sp.Seeds, uint64(s))
+				}
+			}
+			if parallel > 0 {
+				sp.Parallel = parallel
+			}
 			p := newProgress(streams.Err, quiet)
 			res, err := experiment.RunAblation(cmd.Context(), sp, studies, out, experiment.Hooks{Progress: p.named(), Logf: p.logf})
 			if err != nil {
@@ -133,6 +144,8 @@ Example specs ship in examples/ablations/.`,
 	}
 	cmd.Flags().StringVar(&spec, "spec", "", "ablation spec YAML")
 	cmd.Flags().StringVar(&out, "out", "", "output folder (reused on a rerun)")
+	cmd.Flags().UintSliceVar(&seeds, "seeds", nil, "run these seeds instead of the spec's")
+	cmd.Flags().IntVar(&parallel, "parallel", 0, "cells run at once (0: the spec's, default 1)")
 	cmd.Flags().BoolVar(&quiet, "quiet", false, "no progress on stderr")
 	return cmd
 }

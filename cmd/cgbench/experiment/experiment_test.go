@@ -194,3 +194,22 @@ func TestCachedRebuildsUnfinished(t *testing.T) {
 		t.Errorf("failed build left %v", left)
 	}
 }
+
+// The example specs shipped in the repository parse and resolve.
+func TestExampleSpecs(t *testing.T) {
+	paths, err := filepath.Glob("../../../examples/ablations/*.yaml")
+	if err != nil || len(paths) < 7 {
+		t.Fatalf("example specs: %v, %d found, want 7", err, len(paths))
+	}
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			sp, studies, err := LoadAblation(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(studies) < 2 || len(studies) != len(sp.Variants) {
+				t.Errorf("%d variants resolved", len(studies))
+			}
+		})
+	}
+}

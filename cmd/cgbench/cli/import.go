@@ -122,8 +122,10 @@ the held-out item under a protocol, beside the popularity floor:
                        to RUN so every model sees the same negatives
 
 Reports HR@K, NDCG@K, Recall@K and MRR with bootstrap intervals, and writes
-RUN/nextitem.json. A contextual model gets the last item of the history as its
-subject Pin (never the target's genres).`,
+RUN/nextitem-PROTOCOL-HOLDOUT.json. The model is trained once per run folder:
+rerun with another protocol and the same --out to reuse it. A contextual model
+gets the last item of the history as its subject Pin (never the target's
+genres).`,
 		Example: `  cgbench nextitem --data data/ml100k --out runs/ml100k --protocol sampled-100
   cgbench nextitem --data data/ml100k --out runs/ml100k-full --protocol full-masked --k 10,20`,
 		Args: exactArgs(0),

@@ -17,7 +17,7 @@ import (
 // out item under a protocol, beside the popularity floor.
 type NextItemSpec struct {
 	Data     string
-	Out      string // run folder: the model, the negatives, nextitem.json
+	Out      string // run folder: the model, the negatives, one result file per protocol and holdout
 	Model    model.Config
 	Protocol string // full, full-masked, sampled-N, sampled-N-unmasked
 	Holdout  string // test or valid
@@ -25,7 +25,7 @@ type NextItemSpec struct {
 	Ks       []int
 }
 
-// NextItemResult is nextitem.json.
+// NextItemResult is nextitem-PROTOCOL-HOLDOUT.json.
 type NextItemResult struct {
 	Data       string                           `json:"data"`
 	DataHash   string                           `json:"data_hash"`
@@ -133,7 +133,7 @@ func NextItem(ctx context.Context, spec NextItemSpec, h Hooks) (*NextItemResult,
 		}
 		res.Methods[meth.name] = r
 	}
-	if err := writeJSON(filepath.Join(spec.Out, "nextitem.json"), res); err != nil {
+	if err := writeJSON(filepath.Join(spec.Out, fmt.Sprintf("nextitem-%s-%s.json", proto.Name, hold)), res); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -95,9 +95,12 @@ func DefaultStudy(preset string) (Study, error) {
 	}
 	for _, m := range []*model.Config{&s.Baseline, &s.Contextual} {
 		// A training budget: a fresh random 48k examples per epoch keeps
-		// the default study within minutes on 2 cores.
+		// the default study within minutes on 2 cores. With so few steps a
+		// higher learning rate learns more: on the default world the
+		// baseline's validation Recall@100 was 0.376 at 1e-3, 0.455 at 4e-3.
 		m.Train.Epochs = 3
 		m.Train.ExamplesPerEpoch = 48 << 10
+		m.Train.LR = 4e-3
 	}
 	// 30k of the default world's 100k requests give intervals of about
 	// +-0.005 on Recall@100 while keeping the replay's tables near 250 MB.

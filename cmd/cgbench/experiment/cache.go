@@ -62,11 +62,19 @@ func cached(root, stage, key string, meta any, build func(dir string) error) (di
 	}); err != nil {
 		return "", false, err
 	}
+	// A cell running in parallel may have finished the same stage first:
+	// keep its folder, which a reader may already hold.
+	if _, err := os.Stat(filepath.Join(dir, doneMarker)); err == nil {
+		return dir, true, nil
+	}
 	// An unfinished folder from a killed run may sit at dir: replace it.
 	if err := os.RemoveAll(dir); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return "", false, fmt.Errorf("replace %s: %w", dir, err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
+		if _, serr := os.Stat(filepath.Join(dir, doneMarker)); serr == nil {
+			return dir, true, nil
+		}
 		return "", false, fmt.Errorf("finish %s: %w", dir, err)
 	}
 	return dir, false, nil

@@ -73,7 +73,8 @@ CG's impression share.`,
 			if err != nil {
 				return usageError{err}
 			}
-			w, err := datasets.Open(opts.Data, datasets.OpenOptions{})
+			// The replay streams the request log from disk.
+			w, err := datasets.Open(opts.Data, datasets.OpenOptions{SkipRequests: true})
 			if err != nil {
 				return err
 			}

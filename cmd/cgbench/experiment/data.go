@@ -48,7 +48,8 @@ func GenerateData(ctx context.Context, spec GenerateSpec, progress Progress) (*G
 	if !spec.LogImpressions {
 		return res, nil
 	}
-	w, err := datasets.Open(spec.Out, datasets.OpenOptions{})
+	// The funnel streams the request log, so big worlds need not fit.
+	w, err := datasets.Open(spec.Out, datasets.OpenOptions{SkipRequests: true})
 	if err != nil {
 		return nil, err
 	}

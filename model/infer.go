@@ -79,15 +79,15 @@ func (m *Model) Infer(ctx context.Context, w *datasets.World, cutoff int64, prev
 	}
 	s.Last = make([]float32, s.Users*d)
 	s.HistLen = make([]int32, s.Users)
-	var todo []int32
+	var stale []int32
 	for u := range s.Users {
 		n := len(w.HistoryBefore(int32(u), cutoff))
 		s.HistLen[u] = int32(n)
 		if prev == nil || n != len(w.HistoryBefore(int32(u), prev.Cutoff)) {
-			todo = append(todo, int32(u))
+			stale = append(stale, int32(u))
 		}
 	}
-	s.Recomputed = len(todo)
+	s.Recomputed = len(stale)
 	if s.Seq {
 		s.SeqLen = make([]int32, s.Users)
 		s.SeqOff = make([]int64, s.Users+1)
@@ -99,7 +99,7 @@ func (m *Model) Infer(ctx context.Context, w *datasets.World, cutoff int64, prev
 	}
 	if prev != nil {
 		fresh := make([]bool, s.Users)
-		for _, u := range todo {
+		for _, u := range stale {
 			fresh[u] = true
 		}
 		for u := range s.Users {
@@ -115,11 +115,11 @@ func (m *Model) Infer(ctx context.Context, w *datasets.World, cutoff int64, prev
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	var b batch
-	for lo := 0; lo < len(todo); lo += chunk {
+	for lo := 0; lo < len(stale); lo += chunk {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("infer: %w", err)
 		}
-		users := todo[lo:min(lo+chunk, len(todo))]
+		users := stale[lo:min(lo+chunk, len(stale))]
 		b.reset(len(users), L)
 		for _, u := range users {
 			b.addSeq(w.HistoryBefore(u, cutoff), -1, &m.cfg, m.f)

@@ -14,7 +14,7 @@ type AblationRow struct {
 	Variant   string
 	Seed      uint64
 	File      *eval.File
-	Base      eval.Subject // zero: the first arm-vs-arm comparison's A side
+	Base      eval.Subject // zero: the A side of the first comparison of one CG across arms
 	Candidate eval.Subject // zero: its B side
 }
 
@@ -34,7 +34,7 @@ func WriteAblationTable(w io.Writer, rows []AblationRow) error {
 		base, cand := r.Base, r.Candidate
 		if base == (eval.Subject{}) && cand == (eval.Subject{}) {
 			for _, c := range r.File.Comparisons {
-				if c.A.Arm != c.B.Arm && c.Segment == "" {
+				if c.A.Arm != c.B.Arm && c.A.CG != "" && c.A.CG == c.B.CG && c.Segment == "" {
 					base, cand = c.A, c.B
 					break
 				}

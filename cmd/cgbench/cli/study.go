@@ -154,7 +154,9 @@ func toReportAblation(res *experiment.AblationResult, files map[string][]*eval.F
 	var rows []reports.AblationRow
 	for _, v := range res.Variants {
 		for i, f := range files[v.Name] {
-			rows = append(rows, reports.AblationRow{Variant: v.Name, Seed: v.Seeds[i], File: f})
+			rows = append(rows, reports.AblationRow{Variant: v.Name, Seed: v.Seeds[i], File: f,
+				Base:      eval.Subject{Arm: experiment.ArmBaseline, CG: experiment.LearnedCG},
+				Candidate: eval.Subject{Arm: experiment.ArmContextual, CG: experiment.LearnedCG}})
 		}
 	}
 	return rows

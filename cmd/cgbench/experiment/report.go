@@ -50,8 +50,13 @@ func RenderReport(inputs []string, out, title string) error {
 				ab.Variants = append(ab.Variants, reports.Variant{Name: v.Name, Overrides: v.Overrides, Seeds: v.Seeds, File: fs[0]})
 			}
 			opts.Ablation = ab
-			if opts.Title == "" {
-				opts.Title = "cgbench ablation: " + res.Name
+			if len(ab.Variants) > 0 {
+				// The per-run sections show the first variant's cell in
+				// full; the ablation section compares every variant.
+				files = append(files, ab.Variants[0].File)
+				if opts.Title == "" {
+					opts.Title = fmt.Sprintf("cgbench ablation: %s (run sections: variant %s)", res.Name, ab.Variants[0].Name)
+				}
 			}
 			continue
 		}

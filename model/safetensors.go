@@ -207,7 +207,15 @@ func parseSafetensorsHeader(data []byte) (map[string]stHeaderEntry, map[string]s
 		begin, end int64
 	}
 	spans := make([]span, 0, len(raw))
-	for name, msg := range raw {
+	// Check the entries in name order so that a corrupt file always gets
+	// the same error.
+	names := make([]string, 0, len(raw))
+	for name := range raw {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		msg := raw[name]
 		var e stHeaderEntry
 		dec := json.NewDecoder(bytes.NewReader(msg))
 		dec.DisallowUnknownFields()

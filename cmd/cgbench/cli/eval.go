@@ -11,6 +11,7 @@ import (
 
 	"github.com/cgbench/cgbench/eval"
 	"github.com/cgbench/cgbench/reports"
+	"github.com/cgbench/cgbench/sim"
 )
 
 // EvalOptions are the flags of `cgbench eval`.
@@ -253,12 +254,8 @@ Default metrics: ` + strings.Join(eval.DefaultGateMetrics, ", ") + `.`,
 
 // resultArms lists the arms of a results folder from its replay.json.
 func resultArms(dir string) ([]string, error) {
-	var m struct {
-		Arms []struct {
-			Name string `json:"name"`
-		} `json:"arms"`
-	}
-	if err := readJSONFile(filepath.Join(dir, "replay.json"), &m); err != nil {
+	m, err := sim.ReadReplayManifest(dir)
+	if err != nil {
 		return nil, err
 	}
 	var out []string

@@ -226,11 +226,8 @@ func LoadWorldConfig(path string, base WorldConfig) (WorldConfig, error) {
 		return WorldConfig{}, fmt.Errorf("load world config: %w", err)
 	}
 	cfg := base.clone()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		msg := yamlUnknownField.ReplaceAllString(err.Error(), "unknown key $1")
-		return WorldConfig{}, fmt.Errorf("load world config %s: %s", path, msg)
+	if err := DecodeYAML(data, &cfg); err != nil {
+		return WorldConfig{}, fmt.Errorf("load world config %s: %w", path, err)
 	}
 	if err := cfg.Validate(); err != nil {
 		return WorldConfig{}, fmt.Errorf("load world config %s: %w", path, err)
@@ -432,3 +429,16 @@ func validCountry(code string) bool {
 
 // NumCategories returns the size of the taxonomy.
 func (c WorldConfig) NumCategories() int { return c.Taxonomy.Groups * c.Taxonomy.CategoriesPerGroup }
+
+// DecodeYAML decodes a YAML document over v, whose fields keep their values
+// where the document is silent. An unknown key is an error that names it
+// ("line 2: unknown key userz"); an empty document changes nothing. Every
+// config file of cgbench is read through it.
+func DecodeYAML(data []byte, v any) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil && !errors.Is(err, io.EOF) {
+		return errors.New(yamlUnknownField.ReplaceAllString(err.Error(), "unknown key $1"))
+	}
+	return nil
+}

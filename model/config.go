@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/cgbench/cgbench/datasets"
 )
 
 // Model kinds of Config.Kind.
@@ -221,9 +222,7 @@ func LoadConfig(path string, base Config) (Config, error) {
 // parseConfig decodes YAML over a copy of base and validates the result.
 func parseConfig(data []byte, base Config) (Config, error) {
 	cfg := base.clone()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+	if err := datasets.DecodeYAML(data, &cfg); err != nil {
 		return Config{}, err
 	}
 	if err := cfg.Validate(); err != nil {

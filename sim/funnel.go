@@ -1,14 +1,11 @@
 package sim
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"os"
 
-	"go.yaml.in/yaml/v3"
+	"github.com/cgbench/cgbench/datasets"
 )
 
 // FunnelConfig sets the size and parameters of every funnel stage after
@@ -124,9 +121,7 @@ func LoadFunnelConfig(path string, base FunnelConfig) (FunnelConfig, error) {
 	}
 	c := base
 	c.PositionEffect = append([]float64(nil), base.PositionEffect...)
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&c); err != nil && !errors.Is(err, io.EOF) {
+	if err := datasets.DecodeYAML(b, &c); err != nil {
 		return FunnelConfig{}, fmt.Errorf("load funnel config %s: %w", path, err)
 	}
 	if err := c.Validate(); err != nil {

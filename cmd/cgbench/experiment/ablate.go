@@ -1,7 +1,6 @@
 package experiment
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/cgbench/cgbench/datasets"
 	"github.com/cgbench/cgbench/eval"
 )
 
@@ -54,9 +54,7 @@ func LoadAblation(path string) (*AblationSpec, []Study, error) {
 
 func parseAblation(data []byte) (*AblationSpec, []Study, error) {
 	spec := &AblationSpec{}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(spec); err != nil {
+	if err := datasets.DecodeYAML(data, spec); err != nil {
 		return nil, nil, err
 	}
 	if spec.Name == "" {

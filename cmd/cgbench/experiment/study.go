@@ -21,7 +21,6 @@
 package experiment
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 
@@ -192,9 +191,7 @@ func decodeStudy(data []byte) (Study, error) {
 	if err != nil {
 		return Study{}, err
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&s); err != nil && err.Error() != "EOF" {
+	if err := datasets.DecodeYAML(data, &s); err != nil {
 		return Study{}, err
 	}
 	if err := s.Validate(); err != nil {

@@ -84,25 +84,25 @@ func growTo[T any](s []T, n int) []T { return append(s, make([]T, max(n-len(s), 
 type cgBlock struct {
 	arm  int32
 	cg   string
-	vals []float64                   // units x layout.cols()
+	vals []fixed                     // units x layout.cols()
 	hist []uint32                    // units x numMedianKinds x coarseBins
 	acc  [][numMedianKinds]*fineAcc  // per row set, while aggregating
 	fine [][numMedianKinds]*fineHist // per row set, after merging (see merge)
 	dist [2][distributionBin]int64   // relevance of retrieved, delivered
-	sets map[int32]bool              // row sets with candidates
 }
 
 // aggregator accumulates per-unit sums from request groups.
 type aggregator struct {
 	src      string // candidates file, for errors
-	t        *requestTable
+	arms     []string
+	topCtry  [][]string // each arm's top countries by spend
 	ks       []int
 	layout   cgLayout
 	segs     []int     // enabled segment indices
 	setOf    [][]int32 // setOf[segment][value] = row set index
 	nsets    int
-	armN     []int // arm block width per arm
-	armVals  [][]float64
+	armN     []int     // arm block width per arm
+	armVals  [][]fixed // per arm, units x armN
 	blocks   []*cgBlock
 	blockOf  map[armCG]int
 	unitOf   map[uint64]int32
@@ -126,9 +126,10 @@ type armCG struct {
 	cg  string
 }
 
-func newAggregator(t *requestTable, ks []int, segs []int) *aggregator {
+func newAggregator(arms []string, topCountries [][]string, ks []int, segs []int) *aggregator {
 	g := &aggregator{
-		t:       t,
+		arms:    arms,
+		topCtry: topCountries,
 		ks:      ks,
 		layout:  cgLayout{nk: len(ks)},
 		segs:    segs,
@@ -144,10 +145,10 @@ func newAggregator(t *requestTable, ks []int, segs []int) *aggregator {
 			g.nsets++
 		}
 	}
-	g.armN = make([]int, len(t.arms))
-	g.armVals = make([][]float64, len(t.arms))
-	for a := range t.arms {
-		g.armN[a] = armCols(len(t.topCountries[a]))
+	g.armN = make([]int, len(arms))
+	g.armVals = make([][]fixed, len(arms))
+	for a := range arms {
+		g.armN[a] = armCols(len(topCountries[a]))
 	}
 	g.cvec = make([]float64, g.layout.cols())
 	return g
@@ -165,8 +166,10 @@ func (g *aggregator) setInfo(s int) (segment, value string) {
 	return "", ""
 }
 
+func unitKey(user, set int32) uint64 { return uint64(uint32(user))<<8 | uint64(set) }
+
 func (g *aggregator) unit(user, set int32) int32 {
-	k := uint64(uint32(user))<<8 | uint64(set)
+	k := unitKey(user, set)
 	if u, ok := g.unitOf[k]; ok {
 		return u
 	}
@@ -182,7 +185,7 @@ func (g *aggregator) block(arm int32, cg string) *cgBlock {
 	if b, ok := g.blockOf[k]; ok {
 		return g.blocks[b]
 	}
-	b := &cgBlock{arm: arm, cg: cg, acc: make([][numMedianKinds]*fineAcc, g.nsets), sets: map[int32]bool{}}
+	b := &cgBlock{arm: arm, cg: cg, acc: make([][numMedianKinds]*fineAcc, g.nsets)}
 	g.blockOf[k] = len(g.blocks)
 	g.blocks = append(g.blocks, b)
 	return b
@@ -219,13 +222,12 @@ func candidateLess(a, b *datasets.CandidateResult) int {
 	return cmp.Compare(a.AdPinID, b.AdPinID)
 }
 
-// add aggregates request ri of the table with its candidate rows (all rows
-// of that arm and request, in any order; rows may be reordered in place).
-// first is the file row of rows[0], for errors.
-func (g *aggregator) add(ri int32, rows []datasets.CandidateResult, first int64) error {
-	req := &g.t.reqs[ri]
+// add aggregates request req with its candidate rows (all rows of that arm
+// and request, in any order; rows may be reordered in place). first is the
+// file row of rows[0], for errors.
+func (g *aggregator) add(req *request, rows []datasets.CandidateResult, first int64) error {
 	if req.done {
-		return fmt.Errorf("read %s: row %d: rows of request %d in arm %q are not contiguous (the replay writes rows grouped by request, then arm)", g.src, first, req.id, g.t.arms[req.arm])
+		return fmt.Errorf("read %s: row %d: rows of request %d in arm %q are not contiguous (the replay writes rows grouped by request, then arm)", g.src, first, req.id, g.arms[req.arm])
 	}
 	req.done = true
 	for i := range rows {
@@ -306,7 +308,7 @@ func (g *aggregator) add(ri int32, rows []datasets.CandidateResult, first int64)
 	n := g.armN[a]
 	for _, u := range g.units {
 		g.armVals[a] = growTo(g.armVals[a], (int(u)+1)*n)
-		addTo(g.armVals[a][int(u)*n:(int(u)+1)*n], av)
+		addFixedTo(g.armVals[a][int(u)*n:(int(u)+1)*n], av)
 	}
 
 	// CG blocks, one run of rows per CG.
@@ -327,10 +329,20 @@ func addTo(dst, src []float64) {
 	}
 }
 
+// addFixedTo adds src into the exact sums dst, skipping zeros (most columns
+// of a request are).
+func addFixedTo(dst []fixed, src []float64) {
+	for i, v := range src {
+		if v != 0 {
+			dst[i].add(v)
+		}
+	}
+}
+
 func (g *aggregator) validate(r *datasets.CandidateResult, req *request, row int64) error {
 	switch {
 	case r.UserID != req.user:
-		return fmt.Errorf("read %s: row %d: column user_id: %d, but request %d in arm %q has user %d", g.src, row, r.UserID, req.id, g.t.arms[req.arm], req.user)
+		return fmt.Errorf("read %s: row %d: column user_id: %d, but request %d in arm %q has user %d", g.src, row, r.UserID, req.id, g.arms[req.arm], req.user)
 	case r.CG == "":
 		return fmt.Errorf("read %s: row %d: column cg: empty CG name", g.src, row)
 	case r.AdPinID < 0 || r.AdPinID >= maxAdID:
@@ -371,7 +383,6 @@ func (g *aggregator) addList(b *cgBlock, rows []datasets.CandidateResult, npos [
 	for _, s := range g.usets {
 		if b.acc[s][0] == nil {
 			b.acc[s] = [numMedianKinds]*fineAcc{new(fineAcc), new(fineAcc)}
-			b.sets[s] = true
 		}
 	}
 	for _, u := range g.units {
@@ -437,15 +448,15 @@ func (g *aggregator) addList(b *cgBlock, rows []datasets.CandidateResult, npos [
 	n := l.cols()
 	for _, u := range g.units {
 		b.vals = growTo(b.vals, (int(u)+1)*n)
-		addTo(b.vals[int(u)*n:(int(u)+1)*n], cv)
+		addFixedTo(b.vals[int(u)*n:(int(u)+1)*n], cv)
 	}
 }
 
-// finish aggregates the requests that had no candidate rows.
-func (g *aggregator) finish() error {
-	for i := range g.t.reqs {
-		if !g.t.reqs[i].done {
-			if err := g.add(int32(i), nil, 0); err != nil {
+// finish aggregates the requests of t that had no candidate rows.
+func (g *aggregator) finish(t *requestTable) error {
+	for i := range t.reqs {
+		if !t.reqs[i].done {
+			if err := g.add(&t.reqs[i], nil, 0); err != nil {
 				return err
 			}
 		}

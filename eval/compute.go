@@ -130,15 +130,9 @@ func Compute(ctx context.Context, results []string, opts Options) (*File, error)
 			return nil, fmt.Errorf("read requests: %w", err)
 		}
 	}
-	var dataHash, hashFrom string
-	for i, m := range metas {
-		if m.dataHash == "" {
-			continue
-		}
-		if dataHash != "" && m.dataHash != dataHash {
-			return nil, fmt.Errorf("compute metrics: %s and %s replay different data (data_hash %s vs %s)", hashFrom, results[i], dataHash, m.dataHash)
-		}
-		dataHash, hashFrom = m.dataHash, results[i]
+	dataHash, err := checkDataHash(results, metas)
+	if err != nil {
+		return nil, err
 	}
 	if len(t.reqs) == 0 {
 		return nil, fmt.Errorf("compute metrics: %v hold no requests", results)
@@ -161,6 +155,29 @@ func Compute(ctx context.Context, results []string, opts Options) (*File, error)
 	if err != nil {
 		return nil, err
 	}
+	f.finish(opts, results, metas, dataHash, disagree)
+	return f, nil
+}
+
+// checkDataHash returns the data hash the results' replay manifests agree
+// on ("" when none has one).
+func checkDataHash(results []string, metas []replayMeta) (string, error) {
+	var dataHash, hashFrom string
+	for i, m := range metas {
+		if m.dataHash == "" {
+			continue
+		}
+		if dataHash != "" && m.dataHash != dataHash {
+			return "", fmt.Errorf("compute metrics: %s and %s replay different data (data_hash %s vs %s)", hashFrom, results[i], dataHash, m.dataHash)
+		}
+		dataHash, hashFrom = m.dataHash, results[i]
+	}
+	return dataHash, nil
+}
+
+// finish adds the run-level warnings and the provenance of results (read
+// into metas) to a file built by aggregator.file.
+func (f *File) finish(opts Options, results []string, metas []replayMeta, dataHash string, disagree int) {
 	if disagree > 0 {
 		f.Warnings = append(f.Warnings, fmt.Sprintf("%d request rows differ from the request's first row in a segment field; segments use the first row so that arms stay paired", disagree))
 	}
@@ -189,14 +206,13 @@ func Compute(ctx context.Context, results []string, opts Options) (*File, error)
 			p.Seeds[key] = *m.seed
 		}
 	}
-	return f, nil
 }
 
 // readCandidates scans dir/candidates.parquet, grouping contiguous rows by
 // (arm, request).
 func (fd *feeder) readCandidates(ctx context.Context, dir string, owner map[string]string, progress func(string, int64, int64)) error {
 	path := filepath.Join(dir, datasets.ReplayCandidatesFile)
-	t := fd.shards[0].t
+	t := fd.t
 	armIdx := map[string]int32{}
 	for i, a := range t.arms {
 		armIdx[a] = int32(i)
@@ -426,9 +442,9 @@ func (g *aggregator) file(ctx context.Context, opts Options) (*File, error) {
 		}
 		return 0
 	})
-	armOff := make([]int, len(g.t.arms))
+	armOff := make([]int, len(g.arms))
 	ncol := 0
-	for a := range g.t.arms {
+	for a := range g.arms {
 		armOff[a] = ncol
 		ncol += g.armN[a]
 	}
@@ -504,17 +520,17 @@ func (g *aggregator) file(ctx context.Context, opts Options) (*File, error) {
 		for i, u := range units {
 			m.users[i] = g.unitUser[u]
 			row := m.s[i*m.ncol : (i+1)*m.ncol]
-			for a := range g.t.arms {
+			for a := range g.arms {
 				n := g.armN[a]
 				if v := g.armVals[a]; len(v) >= (int(u)+1)*n {
-					copy(row[armOff[a]:], v[int(u)*n:(int(u)+1)*n])
+					floatsTo(row[armOff[a]:], v[int(u)*n:(int(u)+1)*n])
 				}
 			}
 			n := g.layout.cols()
 			for _, b := range order {
 				blk := g.blocks[b]
 				if len(blk.vals) >= (int(u)+1)*n {
-					copy(row[cgOff[b]:], blk.vals[int(u)*n:(int(u)+1)*n])
+					floatsTo(row[cgOff[b]:], blk.vals[int(u)*n:(int(u)+1)*n])
 				}
 				for k := range numMedianKinds {
 					w := wins[b][k]
@@ -547,7 +563,7 @@ func (g *aggregator) file(ctx context.Context, opts Options) (*File, error) {
 
 		// Figures.
 		results := map[figureKey]evaluated{}
-		for a := range g.t.arms {
+		for a := range g.arms {
 			ao := armOff[a]
 			if m.point[ao+acRequests] == 0 {
 				continue
@@ -556,7 +572,7 @@ func (g *aggregator) file(ctx context.Context, opts Options) (*File, error) {
 				e := m.evaluate(&sp, opts.Confidence)
 				results[figureKey{int32(a), "", sp.name}] = e
 				figs = append(figs, sortedFigure{
-					fig: Figure{Arm: g.t.arms[a], Metric: sp.name, Segment: segment, SegmentValue: value, Estimate: e.est},
+					fig: Figure{Arm: g.arms[a], Metric: sp.name, Segment: segment, SegmentValue: value, Estimate: e.est},
 					key: [4]int{a, 0, i, s},
 				})
 			}
@@ -574,7 +590,7 @@ func (g *aggregator) file(ctx context.Context, opts Options) (*File, error) {
 					e := m.evaluate(&sp, opts.Confidence)
 					results[figureKey{int32(a), blk.cg, sp.name}] = e
 					figs = append(figs, sortedFigure{
-						fig: Figure{Arm: g.t.arms[a], CG: blk.cg, Metric: sp.name, Segment: segment, SegmentValue: value, Estimate: e.est},
+						fig: Figure{Arm: g.arms[a], CG: blk.cg, Metric: sp.name, Segment: segment, SegmentValue: value, Estimate: e.est},
 						key: [4]int{a, cgRank[armCG{blk.arm, blk.cg}], i, s},
 					})
 				}
@@ -625,7 +641,7 @@ func (g *aggregator) file(ctx context.Context, opts Options) (*File, error) {
 		blk := g.blocks[b]
 		for d, name := range []string{"relevance/retrieved", "relevance/delivered"} {
 			f.Distributions = append(f.Distributions, Distribution{
-				Arm: g.t.arms[blk.arm], CG: blk.cg, Name: name,
+				Arm: g.arms[blk.arm], CG: blk.cg, Name: name,
 				Edges: slices.Clone(edges), Counts: slices.Clone(blk.dist[d][:]),
 			})
 		}
@@ -644,7 +660,7 @@ func (g *aggregator) file(ctx context.Context, opts Options) (*File, error) {
 		cgs[b.cg] = true
 	}
 	pv := &f.Provenance
-	pv.Arms = slices.Clone(g.t.arms)
+	pv.Arms = slices.Clone(g.arms)
 	for c := range cgs {
 		pv.CGs = append(pv.CGs, c)
 	}
@@ -721,11 +737,11 @@ type resolvedPair struct {
 
 // pairs resolves the requested comparisons, or builds the default ones.
 func (g *aggregator) pairs(req []Pair) ([]resolvedPair, error) {
-	armIdx := func(s string) int32 { return int32(slices.Index(g.t.arms, s)) }
+	armIdx := func(s string) int32 { return int32(slices.Index(g.arms, s)) }
 	if req == nil {
 		var out []resolvedPair
-		for i := 1; i < len(g.t.arms); i++ {
-			out = append(out, resolvedPair{Pair{Subject{g.t.arms[0], ""}, Subject{g.t.arms[i], ""}}, 0, int32(i)})
+		for i := 1; i < len(g.arms); i++ {
+			out = append(out, resolvedPair{Pair{Subject{g.arms[0], ""}, Subject{g.arms[i], ""}}, 0, int32(i)})
 			var cgs []string
 			for _, b := range g.blocks {
 				if b.arm == int32(i) {
@@ -736,7 +752,7 @@ func (g *aggregator) pairs(req []Pair) ([]resolvedPair, error) {
 			}
 			slices.Sort(cgs)
 			for _, cg := range cgs {
-				out = append(out, resolvedPair{Pair{Subject{g.t.arms[0], cg}, Subject{g.t.arms[i], cg}}, 0, int32(i)})
+				out = append(out, resolvedPair{Pair{Subject{g.arms[0], cg}, Subject{g.arms[i], cg}}, 0, int32(i)})
 			}
 		}
 		return out, nil
@@ -749,7 +765,7 @@ func (g *aggregator) pairs(req []Pair) ([]resolvedPair, error) {
 			i int32
 		}{{p.A, a}, {p.B, b}} {
 			if x.i < 0 {
-				return nil, fmt.Errorf("check comparison %d: arm %q not in the results (arms %v)", i, x.s.Arm, g.t.arms)
+				return nil, fmt.Errorf("check comparison %d: arm %q not in the results (arms %v)", i, x.s.Arm, g.arms)
 			}
 			if x.s.CG != "" {
 				if _, ok := g.blockOf[armCG{x.i, x.s.CG}]; !ok {
@@ -796,7 +812,7 @@ func (g *aggregator) armSpecs(a int32, ao int) []metricSpec {
 	roas := ratio("roas", acValue, acSpend, acRequests, acRequests)
 	roas.spend = true
 	out := []metricSpec{roas}
-	for c, country := range g.t.topCountries[a] {
+	for c, country := range g.topCtry[a] {
 		sp := ratio("roas/country="+country, countryCol(c, ccValue), countryCol(c, ccSpend), countryCol(c, ccRequests), countryCol(c, ccRequests))
 		sp.reqCol = ao + countryCol(c, ccRequests)
 		sp.spend = true

@@ -14,7 +14,13 @@ import (
 //     F(x) >= 1/2, located to its fine bin; the bin reports the mean of its
 //     values, which is the value itself when the bin holds one distinct value.
 //     The resolution is (range)/fineBins: about 0.001 for relevance, 0.002 for
-//     oracle relevance.
+//     oracle relevance. Error bound: the exact lower median lies in the
+//     reported bin, and so does the bin's mean, so the reported median is
+//     within one bin width (1/1024 ≈ 0.00098 for relevance, 2/1024 ≈ 0.00195
+//     for oracle relevance) of the exact one (the fixed-point bin sums add
+//     nothing measurable). This "sketch" is mergeable: counts and
+//     fixed-point sums add exactly, so shards merged in any order (a
+//     distributed Accumulator) give the same bits as one pass.
 //   - Every user keeps counts in coarseBins coarse bins. A bootstrap
 //     replicate weights those counts by the user's weight; the weighted CDF
 //     at the coarse edges locates the coarse bin of the replicate's weighted
@@ -47,20 +53,34 @@ type fineHist struct {
 	sum   [fineBins]float64
 }
 
-// fineAcc is the accumulation layout of a fineHist: count and sum of a bin
-// side by side, so that adding a value touches one cache line.
-type fineAcc [fineBins][2]float64
+// fineAcc accumulates a fineHist exactly: per bin the count and the
+// fixed-point sum of the values (see fixed), so that accumulators merged in
+// any order give the same histogram bits.
+type fineAcc [fineBins]fineCell
+
+type fineCell struct {
+	count int64
+	sum   fixed
+}
 
 func (a *fineAcc) add(bin int, v float64) {
-	a[bin][0]++
-	a[bin][1] += v
+	a[bin].count++
+	a[bin].sum.add(v)
+}
+
+// merge adds o's bins into a.
+func (a *fineAcc) merge(o *fineAcc) {
+	for b := range a {
+		a[b].count += o[b].count
+		a[b].sum.addFixed(o[b].sum)
+	}
 }
 
 // addTo adds the accumulated bins into h.
 func (a *fineAcc) addTo(h *fineHist) {
 	for b := range a {
-		h.count[b] += a[b][0]
-		h.sum[b] += a[b][1]
+		h.count[b] += float64(a[b].count)
+		h.sum[b] += a[b].sum.float()
 	}
 }
 

@@ -2,7 +2,6 @@ package eval
 
 import (
 	"bytes"
-	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -159,29 +158,41 @@ func (t *requestTable) addRow(r *datasets.RequestResult, path string, row int64)
 		return fmt.Errorf("read %s: row %d: column arm: empty arm name", path, row)
 	}
 	a := t.addArm(r.Arm)
-	if r.UserID < 0 {
-		return fmt.Errorf("read %s: row %d: column user_id: negative id %d", path, row, r.UserID)
-	}
-	if r.Impressions < 0 || r.Clicks < 0 || r.Conversions < 0 {
-		return fmt.Errorf("read %s: row %d: negative impressions, clicks or conversions", path, row)
-	}
-	if !finiteNonNeg(r.Spend) || !finiteNonNeg(r.Value) {
-		return fmt.Errorf("read %s: row %d: columns spend/value: want finite values >= 0, got %v/%v", path, row, r.Spend, r.Value)
-	}
-	if math.IsNaN(float64(r.ContextStrength)) {
-		return fmt.Errorf("read %s: row %d: column context_strength: NaN", path, row)
+	req, err := newRequest(r, a, path, row)
+	if err != nil {
+		return err
 	}
 	k := armReq{a, r.RequestID}
 	if _, dup := t.index[k]; dup {
 		return fmt.Errorf("read %s: row %d: request %d appears twice in arm %q", path, row, r.RequestID, r.Arm)
 	}
+	t.index[k] = int32(len(t.reqs))
+	t.reqs = append(t.reqs, req)
+	return nil
+}
+
+// newRequest validates a RequestResult row of arm index a (of file path, row
+// row, for errors) and converts it; segments other than the country tier
+// are set, the tier and top country are left to RequestStats.apply.
+func newRequest(r *datasets.RequestResult, a int32, path string, row int64) (request, error) {
+	if r.UserID < 0 {
+		return request{}, fmt.Errorf("read %s: row %d: column user_id: negative id %d", path, row, r.UserID)
+	}
+	if r.Impressions < 0 || r.Clicks < 0 || r.Conversions < 0 {
+		return request{}, fmt.Errorf("read %s: row %d: negative impressions, clicks or conversions", path, row)
+	}
+	if !finiteNonNeg(r.Spend) || !finiteNonNeg(r.Value) {
+		return request{}, fmt.Errorf("read %s: row %d: columns spend/value: want finite values >= 0, got %v/%v", path, row, r.Spend, r.Value)
+	}
+	if math.IsNaN(float64(r.ContextStrength)) {
+		return request{}, fmt.Errorf("read %s: row %d: column context_strength: NaN", path, row)
+	}
 	for _, ad := range r.LoggedAds {
 		if ad < 0 || ad >= maxAdID {
-			return fmt.Errorf("read %s: row %d: column logged_ads: ad id %d out of range [0, %d)", path, row, ad, maxAdID)
+			return request{}, fmt.Errorf("read %s: row %d: column logged_ads: ad id %d out of range [0, %d)", path, row, ad, maxAdID)
 		}
 	}
-	t.index[k] = int32(len(t.reqs))
-	t.reqs = append(t.reqs, request{
+	return request{
 		id:          r.RequestID,
 		arm:         a,
 		user:        r.UserID,
@@ -194,8 +205,7 @@ func (t *requestTable) addRow(r *datasets.RequestResult, path string, row int64)
 		conversions: float64(r.Conversions),
 		spend:       float64(r.Spend),
 		value:       float64(r.Value),
-	})
-	return nil
+	}, nil
 }
 
 func finiteNonNeg(x float32) bool {
@@ -206,14 +216,14 @@ func finiteNonNeg(x float32) bool {
 // agree), country tiers and each arm's top countries by spend. It returns the
 // number of requests whose segment values differ between arms.
 func (t *requestTable) finish() (disagreements int) {
+	st := NewRequestStats(t.arms)
 	first := make(map[int64]int32, len(t.reqs))
-	countryReqs := map[string]int{}
 	for i := range t.reqs {
 		r := &t.reqs[i]
 		f, ok := first[r.id]
 		if !ok {
 			first[r.id] = int32(i)
-			countryReqs[r.country]++
+			st.count(r, true)
 			continue
 		}
 		fr := &t.reqs[f]
@@ -222,49 +232,12 @@ func (t *requestTable) finish() (disagreements int) {
 		}
 		r.seg = fr.seg
 		r.country = fr.country
+		st.count(r, false)
 	}
-	countries := make([]string, 0, len(countryReqs))
-	for c := range countryReqs {
-		countries = append(countries, c)
-	}
-	slices.SortFunc(countries, func(a, b string) int {
-		if c := cmp.Compare(countryReqs[b], countryReqs[a]); c != 0 {
-			return c
-		}
-		return cmp.Compare(a, b)
-	})
-	tier := make(map[string]uint8, len(countries))
-	for i, c := range countries {
-		tier[c] = tierOfRank(i)
-	}
-	spend := make([]map[string]float64, len(t.arms))
-	for i := range spend {
-		spend[i] = map[string]float64{}
-	}
+	st.resolve()
+	t.topCountries = st.top
 	for i := range t.reqs {
-		r := &t.reqs[i]
-		r.seg[3] = tier[r.country]
-		spend[r.arm][r.country] += r.spend
-	}
-	t.topCountries = make([][]string, len(t.arms))
-	for a, m := range spend {
-		var cs []string
-		for c, s := range m {
-			if s > 0 {
-				cs = append(cs, c)
-			}
-		}
-		slices.SortFunc(cs, func(x, y string) int {
-			if c := cmp.Compare(m[y], m[x]); c != 0 {
-				return c
-			}
-			return cmp.Compare(x, y)
-		})
-		t.topCountries[a] = cs[:min(len(cs), topCountries)]
-	}
-	for i := range t.reqs {
-		r := &t.reqs[i]
-		r.topCountry = int8(slices.Index(t.topCountries[r.arm], r.country))
+		st.apply(&t.reqs[i])
 	}
 	return disagreements
 }

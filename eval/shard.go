@@ -38,6 +38,7 @@ var errShardStopped = errors.New("eval: aggregation stopped")
 
 // feeder distributes request groups to the shards.
 type feeder struct {
+	t      *requestTable
 	shards [numShards]*aggregator
 	in     [numShards]chan *shardBatch
 	free   chan *shardBatch
@@ -49,9 +50,9 @@ type feeder struct {
 }
 
 func newFeeder(t *requestTable, ks []int, segs []int) *feeder {
-	fd := &feeder{free: make(chan *shardBatch, 4*numShards)}
+	fd := &feeder{t: t, free: make(chan *shardBatch, 4*numShards)}
 	for s := range numShards {
-		g := newAggregator(t, ks, segs)
+		g := newAggregator(t.arms, t.topCountries, ks, segs)
 		fd.shards[s] = g
 		in := make(chan *shardBatch, 2)
 		fd.in[s] = in
@@ -60,7 +61,7 @@ func newFeeder(t *requestTable, ks []int, segs []int) *feeder {
 				if fd.errs[s] == nil {
 					for _, gr := range b.groups {
 						g.src = gr.src
-						if err := g.add(gr.ri, b.rows[gr.lo:gr.hi], gr.first); err != nil {
+						if err := g.add(&t.reqs[gr.ri], b.rows[gr.lo:gr.hi], gr.first); err != nil {
 							fd.errs[s], fd.errRow[s] = err, gr.first
 							fd.failed.Store(true)
 							break
@@ -99,7 +100,7 @@ func (fd *feeder) begin(ri int32, first int64, src string) (*shardBatch, error) 
 	if fd.failed.Load() {
 		return nil, errShardStopped
 	}
-	s := shardOf(fd.shards[0].t.reqs[ri].user)
+	s := shardOf(fd.t.reqs[ri].user)
 	b := fd.cur[s]
 	if b == nil {
 		select {
@@ -157,30 +158,56 @@ func (fd *feeder) close(readErr error) (*aggregator, error) {
 		g.merge(o)
 	}
 	g.src = ""
-	if err := g.finish(); err != nil {
+	if err := g.finish(fd.t); err != nil {
 		return nil, err
 	}
 	g.buildFine()
 	return g, nil
 }
 
-// merge appends o's units (after g's) and adds o's histograms into g.
+// merge adds o's units and histograms into g; a unit (user, row set) in both
+// gets o's sums added to g's. Every sum is an integer (counts, fixed-point
+// sums), so merging gives the same bits in any order and grouping, whether
+// or not the two hold the same users; the figures read units sorted by
+// user, never in merge order.
 func (g *aggregator) merge(o *aggregator) {
-	n0, n1 := len(g.unitUser), len(o.unitUser)
-	for k, u := range o.unitOf {
-		g.unitOf[k] = int32(n0) + u
+	idx := make([]int32, len(o.unitUser))
+	for u := range o.unitUser {
+		idx[u] = g.unit(o.unitUser[u], o.unitSet[u])
 	}
-	g.unitUser = append(g.unitUser, o.unitUser...)
-	g.unitSet = append(g.unitSet, o.unitSet...)
+	n := len(g.unitUser)
+	// mergeRows adds o's row u of width w into g's row idx[u].
+	mergeRows := func(dst []fixed, src []fixed, w int) []fixed {
+		dst = growTo(dst, n*w)
+		for u := range o.unitUser {
+			if (u+1)*w > len(src) {
+				break
+			}
+			d, s := dst[int(idx[u])*w:(int(idx[u])+1)*w], src[u*w:(u+1)*w]
+			for i := range d {
+				d[i].addFixed(s[i])
+			}
+		}
+		return dst
+	}
 	for a := range g.armVals {
-		n := g.armN[a]
-		g.armVals[a] = append(growTo(g.armVals[a], n0*n), growTo(o.armVals[a], n1*n)...)
+		g.armVals[a] = mergeRows(g.armVals[a], o.armVals[a], g.armN[a])
 	}
 	cols := g.layout.cols()
+	hw := histIndex(1, 0, 0)
 	for _, ob := range o.blocks {
 		b := g.block(ob.arm, ob.cg)
-		b.vals = append(growTo(b.vals, n0*cols), growTo(ob.vals, n1*cols)...)
-		b.hist = append(growTo(b.hist, histIndex(n0, 0, 0)), growTo(ob.hist, histIndex(n1, 0, 0))...)
+		b.vals = mergeRows(b.vals, ob.vals, cols)
+		b.hist = growTo(b.hist, n*hw)
+		for u := range o.unitUser {
+			if (u+1)*hw > len(ob.hist) {
+				break
+			}
+			d, s := b.hist[int(idx[u])*hw:(int(idx[u])+1)*hw], ob.hist[u*hw:(u+1)*hw]
+			for i := range d {
+				d[i] += s[i]
+			}
+		}
 		for s, acc := range ob.acc {
 			for k, a := range acc {
 				if a == nil {
@@ -189,20 +216,13 @@ func (g *aggregator) merge(o *aggregator) {
 				if b.acc[s][k] == nil {
 					b.acc[s][k] = new(fineAcc)
 				}
-				dst := b.acc[s][k]
-				for i := range a {
-					dst[i][0] += a[i][0]
-					dst[i][1] += a[i][1]
-				}
+				b.acc[s][k].merge(a)
 			}
 		}
 		for d := range b.dist {
 			for i := range b.dist[d] {
 				b.dist[d][i] += ob.dist[d][i]
 			}
-		}
-		for s := range ob.sets {
-			b.sets[s] = true
 		}
 	}
 	g.impressionDiffs += o.impressionDiffs
@@ -222,6 +242,5 @@ func (g *aggregator) buildFine() {
 				}
 			}
 		}
-		b.acc = nil
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -277,38 +276,8 @@ func Replay(ctx context.Context, w *datasets.World, truth *datasets.Truth, arms 
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	sum.finish()
-	m := ReplayManifest{
-		SchemaVersion: ReplaySchemaVersion,
-		CreatedBy:     "cgbench sim.Replay",
-		DataHash:      w.Manifest.Hash,
-		Seed:          cfg.Seed,
-		Staleness:     cfg.Staleness.String(),
-		Funnel:        cfg.Funnel,
-		Response:      e.resp,
-		Days:          cfg.Days,
-		MaxRequests:   cfg.MaxRequests,
-		Shard:         cfg.Shard,
-		Shards:        cfg.Shards,
-		CandidateRows: cands.Rows(),
-		RequestRows:   reqs.Rows(),
-		Summary:       *sum,
-	}
-	for _, a := range arms {
-		am := ArmManifest{Name: a.Name}
-		for _, g := range a.CGs {
-			am.CGs = append(am.CGs, CGManifest{Name: g.Name(), Spec: generatorSpec(g)})
-		}
-		m.Arms = append(m.Arms, am)
-	}
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("replay: encode manifest: %w", err)
-	}
-	b = append(b, '\n')
-	if err := datasets.WriteFileAtomic(manifest, func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	}); err != nil {
+	m := NewReplayManifest("cgbench sim.Replay", w, arms, cfg, e.resp, cands.Rows(), reqs.Rows(), sum)
+	if err := WriteReplayManifest(outDir, m); err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
 	return sum, nil

@@ -72,6 +72,20 @@ func (t *tableReader[T]) read(buf []T) (n int, err error) {
 	return n, nil
 }
 
+// seek positions the reader at row.
+func (t *tableReader[T]) seek(row int64) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("read %s: row %d: corrupt parquet file: %v", t.path, row, r)
+		}
+	}()
+	if err := t.r.SeekToRow(row); err != nil {
+		return fmt.Errorf("read %s: seek to row %d: %w", t.path, row, err)
+	}
+	t.row = row
+	return nil
+}
+
 func (t *tableReader[T]) close() {
 	t.r.Close()
 	t.f.Close()

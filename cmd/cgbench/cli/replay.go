@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -69,7 +68,7 @@ CG's impression share.`,
 					return err
 				}
 			}
-			pool, arms, err := parseArms(opts.CGs, opts.Arms)
+			pool, arms, err := sim.ParseArms(opts.CGs, opts.Arms)
 			if err != nil {
 				return usageError{err}
 			}
@@ -86,17 +85,9 @@ CG's impression share.`,
 			if err != nil {
 				return err
 			}
-			byName := map[string]sim.Generator{}
-			for _, g := range gens {
-				byName[g.Name()] = g
-			}
-			var simArms []sim.Arm
-			for _, a := range arms {
-				arm := sim.Arm{Name: a.name}
-				for _, n := range a.cgs {
-					arm.CGs = append(arm.CGs, byName[n])
-				}
-				simArms = append(simArms, arm)
+			simArms, err := sim.BuildArms(gens, arms)
+			if err != nil {
+				return err
 			}
 			p := newProgress(streams.Err, opts.Quiet)
 			sum, err := sim.Replay(cmd.Context(), w, truth, simArms, sim.ReplayConfig{
@@ -132,64 +123,16 @@ type armSpec struct {
 	cgs  []string
 }
 
-// parseArms resolves --cg and --arm into the CG pool and the arms.
+// parseArms resolves --cg and --arm into the CG pool and the arms (see
+// sim.ParseArms, which the Beam pipeline shares).
 func parseArms(cgFlags, armFlags []string) ([]sim.CGSpec, []armSpec, error) {
-	prod := sim.DefaultProductionMix()
-	var pool []sim.CGSpec
-	known := map[string]bool{}
-	add := func(s sim.CGSpec) {
-		if !known[s.Name] {
-			known[s.Name] = true
-			pool = append(pool, s)
-		}
+	pool, specs, err := sim.ParseArms(cgFlags, armFlags)
+	if err != nil {
+		return nil, nil, err
 	}
-	for _, c := range cgFlags {
-		s, err := sim.ParseCGSpec(c)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--cg %q: %w", c, err)
-		}
-		if known[s.Name] {
-			return nil, nil, fmt.Errorf("--cg %q: CG name %q given twice", c, s.Name)
-		}
-		add(s)
-	}
-	if len(cgFlags) == 0 && len(armFlags) == 0 {
-		for _, s := range prod {
-			add(s)
-		}
-		return pool, []armSpec{{name: "production", cgs: names(prod)}}, nil
-	}
-	if len(armFlags) == 0 {
-		return pool, []armSpec{{name: "replay", cgs: names(pool)}}, nil
-	}
-	var arms []armSpec
-	seenArm := map[string]bool{}
-	for _, a := range armFlags {
-		name, list, ok := strings.Cut(a, "=")
-		if !ok || name == "" || list == "" {
-			return nil, nil, fmt.Errorf("--arm %q: want NAME=CG+CG+...", a)
-		}
-		if seenArm[name] {
-			return nil, nil, fmt.Errorf("--arm %q: arm name %q given twice", a, name)
-		}
-		seenArm[name] = true
-		arm := armSpec{name: name}
-		for _, n := range strings.Split(list, "+") {
-			if n == "production" {
-				for _, s := range prod {
-					if !known[s.Name] {
-						add(s)
-					}
-					arm.cgs = append(arm.cgs, s.Name)
-				}
-				continue
-			}
-			if !known[n] {
-				return nil, nil, fmt.Errorf("--arm %q: no --cg named %q", a, n)
-			}
-			arm.cgs = append(arm.cgs, n)
-		}
-		arms = append(arms, arm)
+	arms := make([]armSpec, len(specs))
+	for i, a := range specs {
+		arms[i] = armSpec{name: a.Name, cgs: a.CGs}
 	}
 	return pool, arms, nil
 }

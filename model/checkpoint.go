@@ -37,10 +37,13 @@ const (
 )
 
 // archJSON renders the parts of cfg that decide the weights' shapes and
-// meaning (everything but training and pseudo-context settings).
+// meaning (everything but training, initialisation and pseudo-context
+// settings). Keys added later are omitted at their zero value, so weights
+// written before they existed still match.
 func archJSON(cfg Config) string {
 	cfg.Train = TrainConfig{}
 	cfg.PseudoContext = PseudoContextConfig{}
+	cfg.IDInitScale = 0
 	b, err := json.Marshal(cfg)
 	if err != nil {
 		panic("model: marshal config: " + err.Error())

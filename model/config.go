@@ -32,6 +32,12 @@ const (
 	ProjectionMixture = "mixture"
 )
 
+// Summaries of the encoder output of Config.Pooling.
+const (
+	PoolingLast     = "last"
+	PoolingLastMean = "last_mean"
+)
+
 // Learning-rate schedules of TrainConfig.Schedule.
 const (
 	ScheduleConstant = "constant"
@@ -61,8 +67,12 @@ type Config struct {
 	Causal bool `yaml:"causal" json:"causal"`
 	// Temperature divides the dot product of the L2-normalised towers.
 	Temperature float64 `yaml:"temperature" json:"temperature"`
+	// OutDim is the width of the user and item embeddings, the towers'
+	// outputs; 0 means Dim. Wider outputs let one user embedding separate a
+	// few categories of interest from hundreds of others.
+	OutDim int `yaml:"out_dim" json:"out_dim,omitempty"`
 	// UserHead and ItemTower are the hidden widths of the two MLPs; both end
-	// in Dim. The user head's input is the fused state, the item tower's the
+	// in EmbeddingDim(). The user head's input is the fused state, the item tower's the
 	// concatenation of the ad Pin's id embedding and category bag (2*Dim).
 	UserHead  []int `yaml:"user_head" json:"user_head"`
 	ItemTower []int `yaml:"item_tower" json:"item_tower"`
@@ -74,6 +84,20 @@ type Config struct {
 	// category bag to its token, so that rare ad Pins in a history still
 	// carry their interests.
 	HistoryCategories bool `yaml:"history_categories" json:"history_categories"`
+	// IDInitScale scales the initial ad Pin id embeddings (of the history
+	// tokens and of the item tower) relative to the other tables, in [0, 1].
+	// Small values make an id start as no signal, so an ad Pin seen in few
+	// examples is scored by its categories rather than by random noise.
+	IDInitScale float64 `yaml:"id_init_scale" json:"id_init_scale,omitempty"`
+	// Pooling is how the encoder output is summarised for the head:
+	// PoolingLast (the most recent event's state; also what an empty value,
+	// as in run folders written before the key existed, means) or
+	// PoolingLastMean (that plus the mean over the history's events).
+	Pooling string `yaml:"pooling" json:"pooling,omitempty"`
+	// TieIDEmbeddings makes the history tokens and the item tower read one
+	// ad Pin id table, so an ad Pin in the history points the user towards
+	// that same ad Pin (repeat conversions are common).
+	TieIDEmbeddings bool `yaml:"tie_id_embeddings" json:"tie_id_embeddings,omitempty"`
 
 	Context       ContextConfig       `yaml:"context" json:"context"`
 	PseudoContext PseudoContextConfig `yaml:"pseudo_context" json:"pseudo_context"`
@@ -166,11 +190,15 @@ func DefaultConfig(kind string) Config {
 		FFN:               256,
 		Dropout:           0.1,
 		Temperature:       0.05,
-		UserHead:          []int{128},
-		ItemTower:         []int{128},
+		OutDim:            256,
+		UserHead:          []int{256},
+		ItemTower:         []int{256},
 		GapBuckets:        16,
 		GapBucketWidth:    0.6,
 		HistoryCategories: true,
+		IDInitScale:       0,
+		TieIDEmbeddings:   true,
+		Pooling:           PoolingLastMean,
 		Context: ContextConfig{
 			TopK:            3,
 			UseCategories:   true,
@@ -195,7 +223,7 @@ func DefaultConfig(kind string) Config {
 			Schedule:        ScheduleCosine,
 			ClipNorm:        1.0,
 			WeightDecay:     0,
-			RandomNegatives: 0,
+			RandomNegatives: 512,
 			Window:          0,
 			ValidationShare: 0.25,
 			Patience:        2,
@@ -236,6 +264,15 @@ func (c Config) clone() Config {
 	c.UserHead = append([]int(nil), c.UserHead...)
 	c.ItemTower = append([]int(nil), c.ItemTower...)
 	return c
+}
+
+// EmbeddingDim returns the width of the user and item embeddings: OutDim,
+// or Dim when OutDim is 0.
+func (c *Config) EmbeddingDim() int {
+	if c.OutDim > 0 {
+		return c.OutDim
+	}
+	return c.Dim
 }
 
 // Contextual reports whether the model has a context layer.
@@ -302,6 +339,12 @@ func (c *Config) Validate() error {
 	if err := rate("dropout", c.Dropout); err != nil {
 		return err
 	}
+	if c.OutDim < 0 {
+		return fmt.Errorf("invalid config: out_dim = %d, want >= 0 (0: dim)", c.OutDim)
+	}
+	if err := prob("id_init_scale", c.IDInitScale); err != nil {
+		return err
+	}
 	if err := rate("context.dropout", c.Context.Dropout); err != nil {
 		return err
 	}
@@ -313,6 +356,9 @@ func (c *Config) Validate() error {
 	}
 	if err := positive("context.demo_dim", c.Context.DemoDim); err != nil {
 		return err
+	}
+	if c.Pooling != "" && c.Pooling != PoolingLast && c.Pooling != PoolingLastMean {
+		return fmt.Errorf("invalid config: pooling = %q, want %q or %q", c.Pooling, PoolingLast, PoolingLastMean)
 	}
 	switch c.Context.Fusion {
 	case FusionConcat, FusionCrossAttention, FusionBoth:

@@ -43,7 +43,7 @@ func TestLoadConfig(t *testing.T) {
 		if c.Heads != base.Heads || c.Context.TopK != base.Context.TopK || c.Train.LR != base.Train.LR {
 			t.Errorf("LoadConfig changed keys absent from the file")
 		}
-		if !slices.Equal(base.UserHead, []int{128}) {
+		if !slices.Equal(base.UserHead, DefaultConfig(KindContextual).UserHead) {
 			t.Errorf("LoadConfig modified the base config's slice: %v", base.UserHead)
 		}
 	})
@@ -94,6 +94,10 @@ func TestValidate(t *testing.T) {
 		{"head width", func(c *Config) { c.UserHead = []int{0} }, "user_head[0]"},
 		{"schedule", func(c *Config) { c.Train.Schedule = "step" }, "schedule"},
 		{"temperature", func(c *Config) { c.Temperature = 0 }, "temperature"},
+		{"id init scale", func(c *Config) { c.IDInitScale = 1.5 }, "id_init_scale"},
+		{"id init scale zero", func(c *Config) { c.IDInitScale = 0 }, ""},
+		{"out dim", func(c *Config) { c.OutDim = -1 }, "out_dim"},
+		{"pooling", func(c *Config) { c.Pooling = "max" }, "pooling"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := DefaultConfig(KindContextual)

@@ -126,7 +126,7 @@ func (m *Model) Infer(ctx context.Context, w *datasets.World, cutoff int64, prev
 		}
 		seq := m.net.encode(&b, false, nil)
 		for i, u := range users {
-			copy(s.lastOf(int(u)), seq.D[(i*L+L-1)*d:(i*L+L)*d])
+			m.net.summarize(s.lastOf(int(u)), seq, b.pad, i)
 			if s.Seq {
 				n := int(s.SeqLen[u])
 				copy(s.seqOf(int(u)), seq.D[(i*L+L-n)*d:(i*L+L)*d])
@@ -283,7 +283,7 @@ func (m *Model) NewServer(w *datasets.World, snapshots []*Snapshot) *Server {
 }
 
 // Dim returns the width of the user embeddings.
-func (s *Server) Dim() int { return s.m.cfg.Dim }
+func (s *Server) Dim() int { return s.m.cfg.EmbeddingDim() }
 
 // Warnings lists the snapshots NewServer refused, and why.
 func (s *Server) Warnings() []string { return s.warnings }
@@ -302,8 +302,8 @@ func (s *Server) EncodeUser(user int32, subject []datasets.CategoryScore, cutoff
 	if user < 0 || int(user) >= len(s.w.Users) {
 		return fmt.Errorf("encode user %d: not among the world's %d users", user, len(s.w.Users))
 	}
-	if len(dst) != d {
-		return fmt.Errorf("encode user %d: dst has length %d, want %d", user, len(dst), d)
+	if out := m.cfg.EmbeddingDim(); len(dst) != out {
+		return fmt.Errorf("encode user %d: dst has length %d, want %d", user, len(dst), out)
 	}
 	if int(user)+1 >= len(s.w.UserEvents) {
 		return fmt.Errorf("encode user %d: world has no event offsets for the user", user)
@@ -340,7 +340,7 @@ func (s *Server) EncodeUser(user int32, subject []datasets.CategoryScore, cutoff
 		s.addContext(r, user, subject)
 		U = n.userForward(b, false, nil)
 	}
-	copy(dst, U.D[:d])
+	copy(dst, U.D[:len(dst)])
 	return nil
 }
 

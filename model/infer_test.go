@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -29,6 +30,10 @@ func parityConfigs() []struct {
 		{"concat", mk(KindContextual, FusionConcat)},
 		{"cross_attention", mk(KindContextual, FusionCrossAttention)},
 		{"both", mk(KindContextual, FusionBoth)},
+		{"baseline/tied/last_mean/out_dim", tied(mk(KindBaseline, FusionConcat))},
+		{"both/tied/last_mean/out_dim", tied(mk(KindContextual, FusionBoth))},
+		{"baseline/untied/last", untied(mk(KindBaseline, FusionConcat))},
+		{"cross_attention/untied/last", untied(mk(KindContextual, FusionCrossAttention))},
 	}
 }
 
@@ -86,7 +91,7 @@ func TestOnlineHeadParity(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if snap.Seq != (tc.name == "cross_attention" || tc.name == "both") {
+			if snap.Seq != (strings.HasPrefix(tc.name, "cross_attention") || strings.HasPrefix(tc.name, "both")) {
 				t.Errorf("snapshot Seq = %v for fusion %s", snap.Seq, tc.name)
 			}
 			withSnap := m.NewServer(w, []*Snapshot{snap})

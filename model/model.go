@@ -69,8 +69,8 @@ func newModelFeatures(cfg Config, f *features) *Model {
 // Config returns the model's configuration.
 func (m *Model) Config() Config { return m.cfg.clone() }
 
-// Dim returns d, the width of user and item embeddings.
-func (m *Model) Dim() int { return m.cfg.Dim }
+// Dim returns the width of user and item embeddings (Config.EmbeddingDim).
+func (m *Model) Dim() int { return m.cfg.EmbeddingDim() }
 
 // NumItems returns the number of ad Pins the model embeds.
 func (m *Model) NumItems() int { return m.f.nItems }
@@ -117,13 +117,13 @@ func (m *Model) ItemEmbeddings() (n, d int, data []float32) {
 	if m.items == nil {
 		m.items = m.computeItems(m.net)
 	}
-	return m.f.nItems, m.cfg.Dim, m.items
+	return m.f.nItems, m.cfg.EmbeddingDim(), m.items
 }
 
 // computeItems runs the item tower in inference mode over the catalogue.
 func (m *Model) computeItems(n *net) []float32 {
 	const chunk = 1024
-	d := m.cfg.Dim
+	d := m.cfg.EmbeddingDim()
 	out := make([]float32, m.f.nItems*d)
 	ids := make([]int32, 0, chunk)
 	for lo := 0; lo < m.f.nItems; lo += chunk {

@@ -127,14 +127,25 @@ func newNet(cfg *Config, f *features, rng *rand.Rand) *net {
 			n.params = append(n.params, n.cross.Params()...)
 		}
 	}
-	n.head = nn.NewMLP("user.head", mlpSizes(n.headIn, cfg.UserHead, d), nn.ReLU, 0, rng)
+	n.head = nn.NewMLP("user.head", mlpSizes(n.headIn, cfg.UserHead, cfg.EmbeddingDim()), nn.ReLU, 0, rng)
 	n.params = append(n.params, n.head.Params()...)
 	n.userNorm = nn.NewL2Norm()
 
-	n.itemIDEmb = nn.NewEmbedding("item.id_emb", f.nItems, d, rng)
-	n.itemCat = nn.NewEmbeddingBag("item.cat", f.nCats, d, rng)
-	n.itemMLP = nn.NewMLP("item.mlp", mlpSizes(2*d, cfg.ItemTower, d), nn.ReLU, 0, rng)
-	n.params = append(n.params, n.itemIDEmb.Table, n.itemCat.Table)
+	if cfg.TieIDEmbeddings {
+		n.itemIDEmb = &nn.Embedding{Table: n.itemEmb.Table, Rows: f.nItems, Dim: d}
+	} else {
+		n.itemIDEmb = nn.NewEmbedding("item.id_emb", f.nItems, d, rng)
+		scaleTable(n.itemIDEmb.Table.W, cfg.IDInitScale)
+		n.params = append(n.params, n.itemIDEmb.Table)
+	}
+	scaleTable(n.itemEmb.Table.W, cfg.IDInitScale)
+	if cfg.TieIDEmbeddings && n.histCat != nil {
+		n.itemCat = &nn.EmbeddingBag{Table: n.histCat.Table, Rows: f.nCats, Dim: d}
+	} else {
+		n.itemCat = nn.NewEmbeddingBag("item.cat", f.nCats, d, rng)
+		n.params = append(n.params, n.itemCat.Table)
+	}
+	n.itemMLP = nn.NewMLP("item.mlp", mlpSizes(2*d, cfg.ItemTower, cfg.EmbeddingDim()), nn.ReLU, 0, rng)
 	n.params = append(n.params, n.itemMLP.Params()...)
 	n.itemNorm = nn.NewL2Norm()
 
@@ -203,14 +214,43 @@ func (n *net) encode(b *batch, train bool, rng *rand.Rand) *nn.Mat {
 	return n.seq
 }
 
-// lastStates gathers position L-1 of every sequence of seq into n.last.
+// lastStates gathers the summary of every sequence of seq into n.last.
 func (n *net) lastStates(seq *nn.Mat, B int) *nn.Mat {
-	d, L := n.d, n.L
-	last := n.last.Reshape(B, d)
+	last := n.last.Reshape(B, n.d)
 	for i := range B {
-		copy(last.Row(i), seq.D[(i*L+L-1)*d:(i*L+L)*d])
+		n.summarize(last.Row(i), seq, n.b.pad, i)
 	}
 	return last
+}
+
+// summarize writes the summary of sequence i of seq into dst (d): the state
+// at position L-1 and, with PoolingLastMean, plus the mean of the states at
+// unpadded positions. The mean gives every event of a long history a direct
+// path to the user embedding, as the history-interest heuristic has.
+func (n *net) summarize(dst []float32, seq *nn.Mat, pad []bool, i int) {
+	d, L := n.d, n.L
+	copy(dst, seq.D[(i*L+L-1)*d:(i*L+L)*d])
+	if n.cfg.Pooling != PoolingLastMean {
+		return
+	}
+	cnt := 0
+	for t := range L {
+		if !pad[i*L+t] {
+			cnt++
+		}
+	}
+	if cnt == 0 {
+		return
+	}
+	inv := 1 / float32(cnt)
+	for t := range L {
+		if pad[i*L+t] {
+			continue
+		}
+		for j, v := range seq.D[(i*L+t)*d : (i*L+t+1)*d] {
+			dst[j] += v * inv
+		}
+	}
 }
 
 // userHead runs the online half: context layer, fusion and head, from the
@@ -279,11 +319,11 @@ func (n *net) userBackward(dU *nn.Mat) {
 	dseq := n.dseq.Reshape(B*L, d)
 	clear(dseq.D)
 	if !n.cfg.Contextual() {
-		addLast(dseq, dfused, 0, B, L, d)
+		n.addLast(dseq, dfused, 0, B)
 	} else {
 		col := 0
 		if n.usesLast() {
-			addLast(dseq, dfused, col, B, L, d)
+			n.addLast(dseq, dfused, col, B)
 			col += d
 		}
 		dctx := n.dctx.Reshape(B, d)
@@ -353,6 +393,13 @@ func (n *net) itemsBackward(dV *nn.Mat) {
 	n.itemCat.Backward(takeCols(n.ditemB.Reshape(din.R, n.d), din, n.d))
 }
 
+// scaleTable multiplies every weight of a table by s.
+func scaleTable(w []float32, s float64) {
+	for i := range w {
+		w[i] *= float32(s)
+	}
+}
+
 // addTo adds src to dst element-wise.
 func addTo(dst, src []float32) {
 	src = src[:len(dst)]
@@ -379,10 +426,35 @@ func takeCols(dst, src *nn.Mat, col int) *nn.Mat {
 	return dst
 }
 
-// addLast adds columns [col, col+d) of g (B rows) to the last position of
-// every sequence of dseq.
-func addLast(dseq, g *nn.Mat, col, B, L, d int) {
+// addLast back-propagates columns [col, col+d) of g (B rows), the gradient
+// of the summaries (see summarize), into dseq.
+func (n *net) addLast(dseq, g *nn.Mat, col, B int) {
+	d, L := n.d, n.L
+	pad := n.b.pad
 	for i := range B {
-		addTo(dseq.D[(i*L+L-1)*d:(i*L+L)*d], g.D[i*g.C+col:i*g.C+col+d])
+		gi := g.D[i*g.C+col : i*g.C+col+d]
+		addTo(dseq.D[(i*L+L-1)*d:(i*L+L)*d], gi)
+		if n.cfg.Pooling != PoolingLastMean {
+			continue
+		}
+		cnt := 0
+		for t := range L {
+			if !pad[i*L+t] {
+				cnt++
+			}
+		}
+		if cnt == 0 {
+			continue
+		}
+		inv := 1 / float32(cnt)
+		for t := range L {
+			if pad[i*L+t] {
+				continue
+			}
+			row := dseq.D[(i*L+t)*d : (i*L+t+1)*d]
+			for j, v := range gi {
+				row[j] += v * inv
+			}
+		}
 	}
 }

@@ -162,13 +162,13 @@ func Train(ctx context.Context, w *datasets.World, cfg Config, runDir string, op
 				opts.Progress(TrainProgress{Phase: "validate", Epoch: epoch + 1, Epochs: tc.Epochs, Step: state.Step, Loss: er.TrainLoss})
 			}
 			items := m.computeItems(m.net)
-			ranks, err := netRanks(ctx, m.net, w, exs.Val, ctxLabel, items, cfg.Dim)
+			ranks, err := netRanks(ctx, m.net, w, exs.Val, ctxLabel, items, cfg.EmbeddingDim())
 			if err != nil {
 				return nil, nil, fmt.Errorf("train: validate epoch %d: %w", epoch+1, err)
 			}
 			er.ValRecall = recallAt(ranks, valKs)
 			if cfg.Contextual() {
-				if ranks, err = netRanks(ctx, m.net, w, exs.Val, ctxNone, items, cfg.Dim); err != nil {
+				if ranks, err = netRanks(ctx, m.net, w, exs.Val, ctxNone, items, cfg.EmbeddingDim()); err != nil {
 					return nil, nil, fmt.Errorf("train: validate epoch %d: %w", epoch+1, err)
 				}
 				er.ValRecallNoContext = recallAt(ranks, valKs)
@@ -342,7 +342,7 @@ func (t *trainer) epoch(ctx context.Context, epoch int, state *trainState, progr
 // negatives) and returns the loss; gradients accumulate into the params.
 func (t *trainer) step(b *batch, negIDs []int32, rng *rand.Rand) float32 {
 	n := t.net
-	d := n.d
+	d := n.cfg.EmbeddingDim()
 	B, R := b.B, len(negIDs)
 	U := n.userForward(b, true, rng)
 	t.ids = append(append(t.ids[:0], b.labels...), negIDs...)

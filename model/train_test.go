@@ -273,3 +273,47 @@ func TestExamplesPerEpoch(t *testing.T) {
 		t.Error("Validate accepted examples_per_epoch -1")
 	}
 }
+
+// TestLegacyConfigLoads checks that a run folder written before the
+// pooling, out_dim and tied-table keys existed (so its config and weights
+// metadata lack them) loads and behaves as the last-state architecture.
+func TestLegacyConfigLoads(t *testing.T) {
+	w := genWorld(tinySpec)
+	legacy := untied(tinyConfig(KindBaseline))
+	legacy.Pooling, legacy.IDInitScale = "", 0
+	legacy.Train.Epochs = 1
+	for _, key := range []string{"pooling", "out_dim", "tie_id_embeddings", "id_init_scale"} {
+		if strings.Contains(archJSON(legacy), `"`+key+`"`) {
+			t.Errorf("archJSON of a legacy config names %q; weights written before it existed would not match", key)
+		}
+	}
+	dir := t.TempDir()
+	m, _, err := Train(context.Background(), w, legacy, dir, TrainOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Load(dir)
+	if err != nil {
+		t.Fatalf("Load(legacy run) = %v", err)
+	}
+	last := l.Config()
+	last.Pooling = PoolingLast
+	ref := newModelFeatures(last, l.f)
+	for i, p := range l.net.params {
+		copy(ref.net.params[i].W, p.W)
+	}
+	cut := w.DayStart(w.Manifest.EvalStartDay)
+	a, b := make([]float32, m.Dim()), make([]float32, m.Dim())
+	sa, sb := l.NewServer(w, nil), ref.NewServer(w, nil)
+	for u := range w.Users {
+		if err := sa.EncodeUser(int32(u), nil, cut, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := sb.EncodeUser(int32(u), nil, cut, b); err != nil {
+			t.Fatal(err)
+		}
+		if d := maxAbsDiff(a, b); d != 0 {
+			t.Fatalf("user %d: empty pooling differs from %q by %g", u, PoolingLast, d)
+		}
+	}
+}

@@ -131,6 +131,7 @@ func tinyConfig(kind string) Config {
 	c.Layers = 1
 	c.Heads = 2
 	c.FFN = 16
+	c.OutDim = 10
 	c.UserHead = []int{12}
 	c.ItemTower = []int{12}
 	c.GapBuckets = 6

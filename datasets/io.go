@@ -27,9 +27,9 @@ const ReadBatchRows = 1024
 // path and renames it into place only when write and the sync succeed, so a
 // crash never leaves a file at path that looks complete.
 func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := createTemp(path)
 	if err != nil {
-		return fmt.Errorf("create %s: %w", path, err)
+		return err
 	}
 	tmp := f.Name()
 	defer func() {
@@ -53,6 +53,22 @@ func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
 	return nil
 }
 
+// createTemp creates the temporary file beside path that becomes path. It
+// is made readable by all (os.CreateTemp's 0600 would make results and
+// reports private to their writer).
+func createTemp(path string) (*os.File, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		os.Remove(f.Name())
+		return nil, fmt.Errorf("create %s: %w", path, err)
+	}
+	return f, nil
+}
+
 // TableWriter streams rows of type T into a zstd-compressed Parquet file in
 // row groups of at most RowGroupRows rows. The file appears at its path only
 // when Close succeeds; Abort (or a failed Close) removes the partial file.
@@ -65,9 +81,9 @@ type TableWriter[T any] struct {
 
 // CreateTable starts writing the Parquet table at path.
 func CreateTable[T any](path string) (*TableWriter[T], error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	f, err := createTemp(path)
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", path, err)
+		return nil, err
 	}
 	w := parquet.NewGenericWriter[T](f,
 		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),

@@ -1,6 +1,7 @@
 package datasets
 
 import (
+	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -28,6 +29,19 @@ func TestTableRoundTrip(t *testing.T) {
 	left, _ := filepath.Glob(filepath.Join(dir, ".*tmp*"))
 	if len(left) != 0 {
 		t.Fatalf("temporary files left behind: %v", left)
+	}
+	json := filepath.Join(dir, "x.json")
+	if err := WriteFileAtomic(json, func(w io.Writer) error { _, err := w.Write([]byte("{}")); return err }); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, json} {
+		st, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm() != 0o644 {
+			t.Errorf("%s has mode %v, want -rw-r--r-- like any written file", filepath.Base(p), st.Mode().Perm())
+		}
 	}
 }
 

@@ -3,8 +3,12 @@ package eval
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/cgbench/cgbench/datasets"
@@ -371,5 +375,75 @@ func TestFixedSumExact(t *testing.T) {
 				t.Errorf("fixed sum of %s = %v, want %v", tc.name, got, tc.want)
 			}
 		})
+	}
+}
+
+// TestComputeReadsShards checks that Compute reads a results folder written
+// as shards (candidates/part-*.parquet, requests/part-*.parquet, as
+// cgbench-beam writes it) exactly as the single files, and that a folder
+// with neither gets an error naming both.
+func TestComputeReadsShards(t *testing.T) {
+	fx := newAccFixture(t)
+	want := fx.compute(t)
+	sharded := t.TempDir()
+	var reqs []datasets.RequestResult
+	var cands []datasets.CandidateResult
+	for _, g := range fx.groups {
+		reqs = append(reqs, g.reqs...)
+		cands = append(cands, g.cands...)
+	}
+	// Split at group boundaries, as the pipeline's ranges do, into shards
+	// of uneven size; an empty shard is legal too.
+	cuts := []int{0, 5, 5, 130, 411, len(fx.groups)}
+	for p := range len(cuts) - 1 {
+		var r []datasets.RequestResult
+		var c []datasets.CandidateResult
+		for _, g := range fx.groups[cuts[p]:cuts[p+1]] {
+			r = append(r, g.reqs...)
+			c = append(c, g.cands...)
+		}
+		name := fmt.Sprintf("part-%05d-of-%05d.parquet", p, len(cuts)-1)
+		for _, tbl := range []struct {
+			dir  string
+			rows func(path string) error
+		}{
+			{"requests", func(path string) error { return datasets.WriteTable(path, r) }},
+			{"candidates", func(path string) error { return datasets.WriteTable(path, c) }},
+		} {
+			if err := os.MkdirAll(filepath.Join(sharded, tbl.dir), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := tbl.rows(filepath.Join(sharded, tbl.dir, name)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	manifest, err := os.ReadFile(filepath.Join(fx.dir, datasets.ReplayManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(sharded, datasets.ReplayManifestFile), manifest, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := Compute(context.Background(), []string{sharded}, fx.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Provenance.Results = []string{fx.dir}
+	got, err := Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("metrics of the sharded folder differ from the single files'")
+	}
+
+	empty := t.TempDir()
+	if err := os.WriteFile(filepath.Join(empty, datasets.ReplayManifestFile), manifest, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Compute(context.Background(), []string{empty}, fx.opts)
+	if err == nil || !strings.Contains(err.Error(), "part-*.parquet") {
+		t.Errorf("Compute(folder without results) = %v, want an error naming the shards looked for", err)
 	}
 }

@@ -208,10 +208,10 @@ func (f *File) finish(opts Options, results []string, metas []replayMeta, dataHa
 	}
 }
 
-// readCandidates scans dir/candidates.parquet, grouping contiguous rows by
+// readCandidates scans dir's candidates (candidates.parquet or its shards,
+// see datasets.ResultFiles), grouping contiguous rows by
 // (arm, request).
 func (fd *feeder) readCandidates(ctx context.Context, dir string, owner map[string]string, progress func(string, int64, int64)) error {
-	path := filepath.Join(dir, datasets.ReplayCandidatesFile)
 	t := fd.t
 	armIdx := map[string]int32{}
 	for i, a := range t.arms {
@@ -222,7 +222,7 @@ func (fd *feeder) readCandidates(ctx context.Context, dir string, owner map[stri
 		curArm string
 		curID  int64
 	)
-	err := datasets.ScanTable(path, 8192, func(first int64, rows []datasets.CandidateResult) error {
+	err := datasets.ScanResultTable(dir, datasets.ReplayCandidatesFile, 8192, func(path string, first int64, rows []datasets.CandidateResult) error {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("read %s: %w", path, err)
 		}

@@ -124,18 +124,18 @@ func (t *requestTable) addArm(arm string) int32 {
 	return int32(len(t.arms) - 1)
 }
 
-// readRequests reads dir/requests.parquet into t. Arms already owned by an
-// earlier folder are an error: arm names must be unique across results.
+// readRequests reads dir's requests (requests.parquet or its shards) into
+// t. Arms already owned by an earlier folder are an error: arm names must be
+// unique across results.
 func (t *requestTable) readRequests(dir string, listed []string, owner map[string]string) error {
-	path := filepath.Join(dir, datasets.ReplayRequestsFile)
 	for _, a := range listed {
 		if o, ok := owner[a]; ok && o != dir {
-			return fmt.Errorf("read %s: arm %q is also in %s: arm names must be unique across results", path, a, o)
+			return fmt.Errorf("read %s: arm %q is also in %s: arm names must be unique across results", dir, a, o)
 		}
 		owner[a] = dir
 		t.addArm(a)
 	}
-	return datasets.ScanTable(path, 8192, func(first int64, rows []datasets.RequestResult) error {
+	return datasets.ScanResultTable(dir, datasets.ReplayRequestsFile, 8192, func(path string, first int64, rows []datasets.RequestResult) error {
 		for i := range rows {
 			r := &rows[i]
 			row := first + int64(i)

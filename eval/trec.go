@@ -36,10 +36,9 @@ func ExportTREC(result string, arm, cg string, flavour string, outDir string) (r
 	if flavour != FlavourLogged && flavour != FlavourCounterfactual {
 		return "", "", fmt.Errorf("export trec: flavour %q: want %q or %q", flavour, FlavourLogged, FlavourCounterfactual)
 	}
-	reqPath := filepath.Join(result, datasets.ReplayRequestsFile)
 	positives := map[int64][]int32{}
 	var arms []string
-	err = datasets.ScanTable(reqPath, 8192, func(first int64, rows []datasets.RequestResult) error {
+	err = datasets.ScanResultTable(result, datasets.ReplayRequestsFile, 8192, func(reqPath string, first int64, rows []datasets.RequestResult) error {
 		for i := range rows {
 			r := &rows[i]
 			if !slices.Contains(arms, r.Arm) {
@@ -62,7 +61,7 @@ func ExportTREC(result string, arm, cg string, flavour string, outDir string) (r
 		return "", "", fmt.Errorf("export trec: %w", err)
 	}
 	if !slices.Contains(arms, arm) {
-		return "", "", fmt.Errorf("export trec: arm %q not in %s (arms: %s)", arm, reqPath, strings.Join(arms, ", "))
+		return "", "", fmt.Errorf("export trec: arm %q not in the requests of %s (arms: %s)", arm, result, strings.Join(arms, ", "))
 	}
 
 	type entry struct {
@@ -71,15 +70,14 @@ func ExportTREC(result string, arm, cg string, flavour string, outDir string) (r
 	}
 	lists := map[int64][]entry{}
 	var cgs []string
-	candPath := filepath.Join(result, datasets.ReplayCandidatesFile)
-	err = datasets.ScanTable(candPath, 8192, func(first int64, rows []datasets.CandidateResult) error {
+	err = datasets.ScanResultTable(result, datasets.ReplayCandidatesFile, 8192, func(candPath string, first int64, rows []datasets.CandidateResult) error {
 		for i := range rows {
 			r := &rows[i]
 			if r.Arm != arm {
 				continue
 			}
 			if _, ok := positives[r.RequestID]; !ok {
-				return fmt.Errorf("read %s: row %d: request %d of arm %q is not in %s", candPath, first+int64(i), r.RequestID, arm, reqPath)
+				return fmt.Errorf("read %s: row %d: request %d of arm %q is not in the requests of %s", candPath, first+int64(i), r.RequestID, arm, result)
 			}
 			if !slices.Contains(cgs, r.CG) {
 				cgs = append(cgs, r.CG)
@@ -98,7 +96,7 @@ func ExportTREC(result string, arm, cg string, flavour string, outDir string) (r
 	}
 	if !slices.Contains(cgs, cg) {
 		slices.Sort(cgs)
-		return "", "", fmt.Errorf("export trec: CG %q has no candidates in arm %q of %s (CGs: %s)", cg, arm, candPath, strings.Join(cgs, ", "))
+		return "", "", fmt.Errorf("export trec: CG %q has no candidates in arm %q of %s (CGs: %s)", cg, arm, result, strings.Join(cgs, ", "))
 	}
 
 	if err := os.MkdirAll(outDir, 0o755); err != nil {

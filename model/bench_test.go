@@ -41,12 +41,27 @@ func benchWorld(users int) *datasets.World {
 	return w
 }
 
-// benchConfig is the reference model: L 32, d 64, 2 layers, 2 heads, FFN
-// 256, batch 256, head 64->128->64, item tower 128->128->64, T 0.05.
+// benchConfig is the reference model of the speed bar: L 32, d 64, 2
+// layers, 2 heads, FFN 256, batch 256, head 64->128->64, item tower
+// 128->128->64, T 0.05, no extra negatives; separate id tables and the last
+// state, whatever the defaults become.
 func benchConfig(kind, fusion string) Config {
 	c := DefaultConfig(kind)
 	c.Context.Fusion = fusion
+	c.MaxLen, c.Dim, c.Layers, c.Heads, c.FFN, c.Temperature = 32, 64, 2, 2, 256, 0.05
+	c.OutDim, c.UserHead, c.ItemTower = 64, []int{128}, []int{128}
+	c.TieIDEmbeddings, c.Pooling, c.IDInitScale = false, PoolingLast, 1
+	c.Train.BatchSize, c.Train.RandomNegatives = 256, 0
 	return c
+}
+
+// BenchmarkTrainStepDefault measures one training step of the default
+// baseline (tied tables, mean pooling, 256-wide outputs, 512 random
+// negatives), to show what the defaults cost against the reference.
+func BenchmarkTrainStepDefault(b *testing.B) {
+	w := benchWorld(256)
+	cfg := DefaultConfig(KindBaseline)
+	benchStep(b, w, cfg)
 }
 
 // BenchmarkTrainStep measures forward, backward and Adam on a synthetic
@@ -59,43 +74,53 @@ func BenchmarkTrainStep(b *testing.B) {
 				old := nn.Threads()
 				nn.SetThreads(threads)
 				defer nn.SetThreads(old)
-				cfg := benchConfig(kind, FusionConcat)
-				m, err := newModel(cfg, w)
-				if err != nil {
-					b.Fatal(err)
-				}
-				exs := &exampleSet{LabelCount: make([]int64, len(w.AdPins))}
-				var B = cfg.Train.BatchSize
-				var batchExs []example
-				for u := range B {
-					end := int32(w.UserEvents[u+1] - 1)
-					batchExs = append(batchExs, example{User: int32(u), End: end, Target: end})
-					exs.LabelCount[w.Events[end].AdPinID]++
-					exs.LabelTotal++
-				}
-				exs.Train = batchExs
-				tr := newTrainer(m, w, exs)
-				pc := newPseudoContext(&cfg, w.AdPins, len(w.Categories))
-				fillBatch(&tr.b, m.net, w, batchExs, func(_ int, ex example, dst []datasets.CategoryScore) []datasets.CategoryScore {
-					return pc.project(dst, w.Events[ex.Target].AdPinID, nil)
-				})
-				rng := rand.New(rand.NewPCG(1, 1))
-				step := func() {
-					tr.step(&tr.b, nil, rng)
-					nn.ClipGradNorm(tr.net.params, 1)
-					tr.opt.Step()
-					nn.ZeroGrad(tr.net.params)
-				}
-				step()
-				b.ReportAllocs()
-				b.ResetTimer()
-				for range b.N {
-					step()
-				}
-				b.ReportMetric(float64(B*b.N)/b.Elapsed().Seconds(), "seq/s")
+				benchStep(b, w, benchConfig(kind, FusionConcat))
 			})
 		}
 	}
+}
+
+// benchStep measures forward, backward and Adam of cfg's model on a batch
+// of full-length histories, with cfg.Train.RandomNegatives uniform
+// negatives drawn once.
+func benchStep(b *testing.B, w *datasets.World, cfg Config) {
+	m, err := newModel(cfg, w)
+	if err != nil {
+		b.Fatal(err)
+	}
+	exs := &exampleSet{LabelCount: make([]int64, len(w.AdPins))}
+	B := cfg.Train.BatchSize
+	var batchExs []example
+	for u := range B {
+		end := int32(w.UserEvents[u+1] - 1)
+		batchExs = append(batchExs, example{User: int32(u), End: end, Target: end})
+		exs.LabelCount[w.Events[end].AdPinID]++
+		exs.LabelTotal++
+	}
+	exs.Train = batchExs
+	tr := newTrainer(m, w, exs)
+	pc := newPseudoContext(&cfg, w.AdPins, len(w.Categories))
+	fillBatch(&tr.b, m.net, w, batchExs, func(_ int, ex example, dst []datasets.CategoryScore) []datasets.CategoryScore {
+		return pc.project(dst, w.Events[ex.Target].AdPinID, nil)
+	})
+	rng := rand.New(rand.NewPCG(1, 1))
+	var negs []int32
+	for range cfg.Train.RandomNegatives {
+		negs = append(negs, int32(rng.IntN(len(w.AdPins))))
+	}
+	step := func() {
+		tr.step(&tr.b, negs, rng)
+		nn.ClipGradNorm(tr.net.params, 1)
+		tr.opt.Step()
+		nn.ZeroGrad(tr.net.params)
+	}
+	step()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		step()
+	}
+	b.ReportMetric(float64(B*b.N)/b.Elapsed().Seconds(), "seq/s")
 }
 
 // BenchmarkServe measures the latency of one request: the online head over

@@ -233,12 +233,7 @@ func (n *net) summarize(dst []float32, seq *nn.Mat, pad []bool, i int) {
 	if n.cfg.Pooling != PoolingLastMean {
 		return
 	}
-	cnt := 0
-	for t := range L {
-		if !pad[i*L+t] {
-			cnt++
-		}
-	}
+	cnt := unpadded(pad, i, L)
 	if cnt == 0 {
 		return
 	}
@@ -426,6 +421,17 @@ func takeCols(dst, src *nn.Mat, col int) *nn.Mat {
 	return dst
 }
 
+// unpadded counts the events of sequence i (L positions of pad).
+func unpadded(pad []bool, i, L int) int {
+	n := 0
+	for _, p := range pad[i*L : (i+1)*L] {
+		if !p {
+			n++
+		}
+	}
+	return n
+}
+
 // addLast back-propagates columns [col, col+d) of g (B rows), the gradient
 // of the summaries (see summarize), into dseq.
 func (n *net) addLast(dseq, g *nn.Mat, col, B int) {
@@ -437,12 +443,7 @@ func (n *net) addLast(dseq, g *nn.Mat, col, B int) {
 		if n.cfg.Pooling != PoolingLastMean {
 			continue
 		}
-		cnt := 0
-		for t := range L {
-			if !pad[i*L+t] {
-				cnt++
-			}
-		}
+		cnt := unpadded(pad, i, L)
 		if cnt == 0 {
 			continue
 		}

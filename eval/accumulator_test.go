@@ -69,6 +69,28 @@ func (fx *accFixture) compute(t *testing.T) []byte {
 	return b
 }
 
+// accumulate returns the request stats of the whole fixture and an
+// accumulator holding its first n request groups.
+func (fx *accFixture) accumulate(t *testing.T, n int) (*RequestStats, *Accumulator) {
+	t.Helper()
+	stats := NewRequestStats(fx.arms)
+	for _, g := range fx.groups {
+		if err := stats.Add(g.reqs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := NewAccumulator(stats, fx.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range fx.groups[:n] {
+		if err := a.Add(g.reqs, slices.Clone(g.cands)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return stats, a
+}
+
 // roundTrip returns a copy of a made by MarshalBinary and UnmarshalBinary.
 func roundTrip(t *testing.T, a *Accumulator) *Accumulator {
 	t.Helper()
@@ -197,21 +219,7 @@ func TestAccumulatorMatchesCompute(t *testing.T) {
 
 func TestAccumulatorMarshalRoundTrip(t *testing.T) {
 	fx := newAccFixture(t)
-	stats := NewRequestStats(fx.arms)
-	for _, g := range fx.groups {
-		if err := stats.Add(g.reqs); err != nil {
-			t.Fatal(err)
-		}
-	}
-	a, err := NewAccumulator(stats, fx.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, g := range fx.groups[:200] {
-		if err := a.Add(g.reqs, slices.Clone(g.cands)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	stats, a := fx.accumulate(t, 200)
 	b1, err := a.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -247,21 +255,7 @@ func TestAccumulatorMarshalRoundTrip(t *testing.T) {
 // not panics or silently wrong sums.
 func TestAccumulatorUnmarshalCorrupt(t *testing.T) {
 	fx := newAccFixture(t)
-	stats := NewRequestStats(fx.arms)
-	for _, g := range fx.groups {
-		if err := stats.Add(g.reqs); err != nil {
-			t.Fatal(err)
-		}
-	}
-	a, err := NewAccumulator(stats, fx.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, g := range fx.groups[:50] {
-		if err := a.Add(g.reqs, slices.Clone(g.cands)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	stats, a := fx.accumulate(t, 50)
 	good, err := a.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)

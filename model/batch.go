@@ -108,6 +108,11 @@ type batch struct {
 	labels []int32
 	// histLen[b] is the number of real tokens of row b.
 	histLen []int32
+	// whole-history category bags (B bags, CategoryResidual only): every
+	// event's categories weighted by confidence / number of events.
+	ucIDs   []int32
+	ucW     []float32
+	ucOff   []int32
 	scratch []datasets.CategoryScore
 }
 
@@ -129,6 +134,9 @@ func (b *batch) reset(B, L int) {
 	b.gender = b.gender[:0]
 	b.labels = b.labels[:0]
 	b.histLen = b.histLen[:0]
+	b.ucIDs = b.ucIDs[:0]
+	b.ucW = b.ucW[:0]
+	b.ucOff = append(b.ucOff[:0], 0)
 }
 
 // addSeq appends a row holding the last L of events (left-padded); prevTS is
@@ -136,6 +144,9 @@ func (b *batch) reset(B, L int) {
 func (b *batch) addSeq(events []datasets.Event, prevTS int64, cfg *Config, f *features) {
 	const k = datasets.MaxCategoriesPerItem
 	L := b.L
+	if cfg.CategoryResidual {
+		b.addHistoryBag(events, f)
+	}
 	if len(events) > L {
 		prevTS = events[len(events)-L-1].Timestamp
 		events = events[len(events)-L:]
@@ -172,6 +183,21 @@ func (b *batch) addSeq(events []datasets.Event, prevTS int64, cfg *Config, f *fe
 		b.hcOff = append(b.hcOff, int32(len(b.hcIDs)))
 	}
 	b.histLen = append(b.histLen, int32(len(events)))
+}
+
+// addHistoryBag appends a row's whole-history category bag.
+func (b *batch) addHistoryBag(events []datasets.Event, f *features) {
+	const k = datasets.MaxCategoriesPerItem
+	inv := 1 / float32(max(1, len(events)))
+	for _, e := range events {
+		for j := range k {
+			if c := f.itemCats[int(e.AdPinID)*k+j]; c >= 0 {
+				b.ucIDs = append(b.ucIDs, c)
+				b.ucW = append(b.ucW, f.itemConf[int(e.AdPinID)*k+j]*inv)
+			}
+		}
+	}
+	b.ucOff = append(b.ucOff, int32(len(b.ucIDs)))
 }
 
 // addContext appends a row's context: the subject categories (already

@@ -98,6 +98,14 @@ type Config struct {
 	// ad Pin id table, so an ad Pin in the history points the user towards
 	// that same ad Pin (repeat conversions are common).
 	TieIDEmbeddings bool `yaml:"tie_id_embeddings" json:"tie_id_embeddings,omitempty"`
+	// CategoryResidual adds one category table, EmbeddingDim() wide, to
+	// both towers' outputs before normalisation: the user's is the mean
+	// of the category bags of the whole history before the cut-off, the
+	// ad Pin's its own bag. Their dot product is then, from the first
+	// step, the overlap of the user's categories with the ad Pin's (what
+	// the history-interest heuristic scores), which the narrow Transformer
+	// state cannot resolve among hundreds of categories.
+	CategoryResidual bool `yaml:"category_residual" json:"category_residual,omitempty"`
 
 	Context       ContextConfig       `yaml:"context" json:"context"`
 	PseudoContext PseudoContextConfig `yaml:"pseudo_context" json:"pseudo_context"`
@@ -199,6 +207,7 @@ func DefaultConfig(kind string) Config {
 		IDInitScale:       0,
 		TieIDEmbeddings:   true,
 		Pooling:           PoolingLastMean,
+		CategoryResidual:  kind == KindBaseline,
 		Context: ContextConfig{
 			TopK:            3,
 			UseCategories:   true,

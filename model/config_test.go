@@ -17,6 +17,9 @@ func TestDefaultConfigValid(t *testing.T) {
 		if c.MaxLen != 32 || c.Dim != 64 || c.Layers != 2 || c.Heads != 2 || c.FFN != 256 || c.Temperature != 0.05 || c.Train.BatchSize != 256 {
 			t.Errorf("DefaultConfig(%s) = %+v, want the reference shape", kind, c)
 		}
+		if c.CategoryResidual != (kind == KindBaseline) {
+			t.Errorf("DefaultConfig(%s).CategoryResidual = %v, want it on for the baseline only", kind, c.CategoryResidual)
+		}
 	}
 }
 

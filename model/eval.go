@@ -155,8 +155,7 @@ func netRanks(ctx context.Context, n *net, w *datasets.World, exs []example, mod
 func fillBatch(b *batch, n *net, w *datasets.World, exs []example, ctxFn func(i int, ex example, dst []datasets.CategoryScore) []datasets.CategoryScore) {
 	b.reset(len(exs), n.L)
 	for i, ex := range exs {
-		events, prevTS := prefix(w, ex, n.L)
-		b.addSeq(events, prevTS, n.cfg, n.f)
+		b.addSeq(history(w, ex), -1, n.cfg, n.f)
 		if n.cfg.Contextual() {
 			b.scratch = b.scratch[:0]
 			if ctxFn != nil {

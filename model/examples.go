@@ -100,16 +100,10 @@ func buildExamples(w *datasets.World, cfg *Config, cutoff int64) (*exampleSet, e
 	return s, nil
 }
 
-// prefix returns the events an example's user tower reads (at most L) and
-// the timestamp of the event before them, or -1 when there is none.
-func prefix(w *datasets.World, ex example, L int) (events []datasets.Event, prevTS int64) {
-	start := w.UserEvents[ex.User]
-	b := max(start, int(ex.End)-L)
-	prevTS = -1
-	if b > start {
-		prevTS = w.Events[b-1].Timestamp
-	}
-	return w.Events[b:ex.End], prevTS
+// history returns the events before an example's target: the user tower
+// reads the last L of them, the category residual all.
+func history(w *datasets.World, ex example) []datasets.Event {
+	return w.Events[w.UserEvents[ex.User]:ex.End]
 }
 
 // gapBucket maps the hours since the previous event to a bucket:

@@ -2,6 +2,7 @@ package model
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -60,6 +61,7 @@ func TestNoLeakageAfterCutoff(t *testing.T) {
 		cfg.Train.Window = window
 		cfg.Train.ValidationShare = 0.5
 		cfg.PseudoContext.Projection = ProjectionLabel
+		cfg.CategoryResidual = true
 		exs, err := buildExamples(w, &cfg, cutoff)
 		if err != nil {
 			t.Fatal(err)
@@ -89,7 +91,7 @@ func TestNoLeakageAfterCutoff(t *testing.T) {
 						t.Fatalf("window %d: planted ad Pin %d in a batch (inputs or labels)", window, id)
 					}
 				}
-				if slices.Contains(b.hcIDs, plantedCat) || slices.Contains(b.ctxIDs, plantedCat) {
+				if slices.Contains(b.hcIDs, plantedCat) || slices.Contains(b.ctxIDs, plantedCat) || slices.Contains(b.ucIDs, plantedCat) {
 					t.Fatalf("window %d: planted category in a category bag or pseudo-context", window)
 				}
 			}
@@ -219,5 +221,38 @@ func TestBatchLeftPadding(t *testing.T) {
 	}
 	if !slices.Equal(b.histLen, []int32{2, 4}) {
 		t.Errorf("histLen = %v", b.histLen)
+	}
+}
+
+// TestHistoryBag checks the category residual's bag by hand: every event of
+// the history, not only the last L, with confidence / number of events.
+func TestHistoryBag(t *testing.T) {
+	cfg := tinyConfig(KindBaseline)
+	cfg.MaxLen = 2
+	cfg.CategoryResidual = true
+	f := &features{nItems: 3, nCats: 2, itemCats: []int32{0, -1, -1, 1, 0, -1, 1, -1, -1}, itemConf: []float32{1, 0, 0, 0.7, 0.2, 0, 0.5, 0, 0}}
+	var b batch
+	b.reset(3, 2)
+	b.addSeq(nil, -1, &cfg, f)
+	b.addSeq([]datasets.Event{{AdPinID: 1}}, -1, &cfg, f)
+	b.addSeq([]datasets.Event{{AdPinID: 0}, {AdPinID: 1, Timestamp: 10}, {AdPinID: 2, Timestamp: 20}, {AdPinID: 2, Timestamp: 30}}, -1, &cfg, f)
+	if want := []int32{0, 0, 2, 7}; !slices.Equal(b.ucOff, want) {
+		t.Errorf("offsets = %v, want %v", b.ucOff, want)
+	}
+	if want := []int32{1, 0, 0, 1, 0, 1, 1}; !slices.Equal(b.ucIDs, want) {
+		t.Errorf("categories = %v, want %v", b.ucIDs, want)
+	}
+	want := []float32{0.7, 0.2, 1.0 / 4, 0.7 / 4, 0.2 / 4, 0.5 / 4, 0.5 / 4}
+	for i, w := range want {
+		if math.Abs(float64(b.ucW[i]-w)) > 1e-7 {
+			t.Errorf("weights = %v, want %v", b.ucW, want)
+			break
+		}
+	}
+	cfg.CategoryResidual = false
+	b.reset(1, 2)
+	b.addSeq([]datasets.Event{{AdPinID: 1}}, -1, &cfg, f)
+	if len(b.ucIDs) != 0 || len(b.ucOff) != 1 {
+		t.Errorf("without the residual: bag %v, offsets %v, want none", b.ucIDs, b.ucOff)
 	}
 }

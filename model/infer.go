@@ -308,6 +308,12 @@ func (s *Server) EncodeUser(user int32, subject []datasets.CategoryScore, cutoff
 	if int(user)+1 >= len(s.w.UserEvents) {
 		return fmt.Errorf("encode user %d: world has no event offsets for the user", user)
 	}
+	hist := s.w.HistoryBefore(user, cutoff)
+	for _, e := range hist {
+		if e.AdPinID < 0 || int(e.AdPinID) >= m.f.nItems {
+			return fmt.Errorf("encode user %d: ad_pin_id %d not in the model's catalogue of %d", user, e.AdPinID, m.f.nItems)
+		}
+	}
 	r := m.getReplica()
 	defer m.putReplica(r)
 	n := r.net
@@ -315,6 +321,9 @@ func (s *Server) EncodeUser(user int32, subject []datasets.CategoryScore, cutoff
 	b.reset(1, L)
 	var U *nn.Mat
 	if sn, ok := s.snaps[cutoff]; ok {
+		if m.cfg.CategoryResidual {
+			b.addHistoryBag(hist, m.f)
+		}
 		last := r.last.Reshape(1, d)
 		copy(last.D, sn.lastOf(int(user)))
 		var seq *nn.Mat
@@ -331,12 +340,7 @@ func (s *Server) EncodeUser(user int32, subject []datasets.CategoryScore, cutoff
 		s.addContext(r, user, subject)
 		U = n.userHead(b, last, seq, false, nil)
 	} else {
-		b.addSeq(s.w.HistoryBefore(user, cutoff), -1, &m.cfg, m.f)
-		for _, e := range b.ids {
-			if int(e) >= m.f.nItems {
-				return fmt.Errorf("encode user %d: ad_pin_id %d not in the model's catalogue of %d", user, e, m.f.nItems)
-			}
-		}
+		b.addSeq(hist, -1, &m.cfg, m.f)
 		s.addContext(r, user, subject)
 		U = n.userForward(b, false, nil)
 	}

@@ -34,6 +34,8 @@ func parityConfigs() []struct {
 		{"both/tied/last_mean/out_dim", tied(mk(KindContextual, FusionBoth))},
 		{"baseline/untied/last", untied(mk(KindBaseline, FusionConcat))},
 		{"cross_attention/untied/last", untied(mk(KindContextual, FusionCrossAttention))},
+		{"baseline/tied/category_residual", residual(tied(mk(KindBaseline, FusionConcat)))},
+		{"both/category_residual", residual(mk(KindContextual, FusionBoth))},
 	}
 }
 

@@ -53,8 +53,10 @@ type net struct {
 
 	itemIDEmb *nn.Embedding
 	itemCat   *nn.EmbeddingBag
-	itemMLP   *nn.MLP
-	itemNorm  *nn.L2Norm
+	// userRes and itemRes read one table (CategoryResidual).
+	userRes, itemRes *nn.EmbeddingBag
+	itemMLP          *nn.MLP
+	itemNorm         *nn.L2Norm
 
 	params []*nn.Param
 
@@ -65,6 +67,7 @@ type net struct {
 	// buffers
 	x, last, fused, ctxInBuf, dseq, dpart, dctx *nn.Mat
 	itemIn, ditemA, ditemB                      *nn.Mat
+	uPre, vPre                                  *nn.Mat
 	icIDs                                       []int32
 	icW                                         []float32
 	icOff                                       []int32
@@ -148,6 +151,11 @@ func newNet(cfg *Config, f *features, rng *rand.Rand) *net {
 	n.itemMLP = nn.NewMLP("item.mlp", mlpSizes(2*d, cfg.ItemTower, cfg.EmbeddingDim()), nn.ReLU, 0, rng)
 	n.params = append(n.params, n.itemMLP.Params()...)
 	n.itemNorm = nn.NewL2Norm()
+	if cfg.CategoryResidual {
+		n.userRes = nn.NewEmbeddingBag("category_residual", f.nCats, cfg.EmbeddingDim(), rng)
+		n.itemRes = &nn.EmbeddingBag{Table: n.userRes.Table, Rows: f.nCats, Dim: cfg.EmbeddingDim()}
+		n.params = append(n.params, n.userRes.Table)
+	}
 
 	seen := map[string]bool{}
 	for _, p := range n.params {
@@ -159,6 +167,7 @@ func newNet(cfg *Config, f *features, rng *rand.Rand) *net {
 	n.x, n.last, n.fused, n.ctxInBuf = &nn.Mat{}, &nn.Mat{}, &nn.Mat{}, &nn.Mat{}
 	n.dseq, n.dpart, n.dctx = &nn.Mat{}, &nn.Mat{}, &nn.Mat{}
 	n.itemIn, n.ditemA, n.ditemB = &nn.Mat{}, &nn.Mat{}, &nn.Mat{}
+	n.uPre, n.vPre = &nn.Mat{}, &nn.Mat{}
 	return n
 }
 
@@ -251,13 +260,13 @@ func (n *net) summarize(dst []float32, seq *nn.Mat, pad []bool, i int) {
 // userHead runs the online half: context layer, fusion and head, from the
 // last states (B x d) and, for cross-attention, the encoder output seq
 // ((B*L) x d, masked by b.pad). It returns the L2-normalised user
-// embeddings, B x d.
+// embeddings, B x EmbeddingDim().
 func (n *net) userHead(b *batch, last, seq *nn.Mat, train bool, rng *rand.Rand) *nn.Mat {
 	B, d := b.B, n.d
 	n.b = b
 	n.seq = seq
 	if !n.cfg.Contextual() {
-		return n.userNorm.Forward(n.head.Forward(last, train, rng))
+		return n.normalize(n.head.Forward(last, train, rng))
 	}
 	b.checkContext()
 	if n.usesCross() && len(b.pad) != B*n.L {
@@ -276,7 +285,23 @@ func (n *net) userHead(b *batch, last, seq *nn.Mat, train bool, rng *rand.Rand) 
 		col += d
 	}
 	copyCols(fused, col, c)
-	return n.userNorm.Forward(n.head.Forward(fused, train, rng))
+	return n.normalize(n.head.Forward(fused, train, rng))
+}
+
+// normalize adds the category residual (if any) to the head's output h and
+// L2-normalises the rows.
+func (n *net) normalize(h *nn.Mat) *nn.Mat {
+	if n.userRes != nil {
+		b := n.b
+		if len(b.ucOff) != h.R+1 {
+			panic(fmt.Sprintf("model: category residual needs %d history bags, have %d", h.R, len(b.ucOff)-1))
+		}
+		pre := n.uPre.Reshape(h.R, h.C)
+		copy(pre.D, h.D)
+		addTo(pre.D, n.userRes.Forward(b.ucIDs, b.ucW, b.ucOff).D)
+		h = pre
+	}
+	return n.userNorm.Forward(h)
 }
 
 // contextForward computes the context vectors, B x d.
@@ -310,7 +335,11 @@ func (n *net) userForward(b *batch, train bool, rng *rand.Rand) *nn.Mat {
 func (n *net) userBackward(dU *nn.Mat) {
 	b := n.b
 	B, L, d := b.B, n.L, n.d
-	dfused := n.head.Backward(n.userNorm.Backward(dU))
+	dn := n.userNorm.Backward(dU)
+	if n.userRes != nil {
+		n.userRes.Backward(dn)
+	}
+	dfused := n.head.Backward(dn)
 	dseq := n.dseq.Reshape(B*L, d)
 	clear(dseq.D)
 	if !n.cfg.Contextual() {
@@ -378,12 +407,23 @@ func (n *net) itemsForward(ids []int32, train bool, rng *rand.Rand) *nn.Mat {
 	in := n.itemIn.Reshape(len(ids), 2*d)
 	copyCols(in, 0, n.itemIDEmb.Forward(ids))
 	copyCols(in, d, n.itemCat.Forward(n.icIDs, n.icW, n.icOff))
-	return n.itemNorm.Forward(n.itemMLP.Forward(in, train, rng))
+	v := n.itemMLP.Forward(in, train, rng)
+	if n.itemRes != nil {
+		pre := n.vPre.Reshape(v.R, v.C)
+		copy(pre.D, v.D)
+		addTo(pre.D, n.itemRes.Forward(n.icIDs, n.icW, n.icOff).D)
+		v = pre
+	}
+	return n.itemNorm.Forward(v)
 }
 
 // itemsBackward back-propagates the gradient of the last itemsForward.
 func (n *net) itemsBackward(dV *nn.Mat) {
-	din := n.itemMLP.Backward(n.itemNorm.Backward(dV))
+	dv := n.itemNorm.Backward(dV)
+	if n.itemRes != nil {
+		n.itemRes.Backward(dv)
+	}
+	din := n.itemMLP.Backward(dv)
 	n.itemIDEmb.Backward(takeCols(n.ditemA.Reshape(din.R, n.d), din, 0))
 	n.itemCat.Backward(takeCols(n.ditemB.Reshape(din.R, n.d), din, n.d))
 }

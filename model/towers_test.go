@@ -34,16 +34,26 @@ func gradConfigs() []struct {
 		{"baseline/tied_ids/last_mean", tied(mk(KindBaseline, FusionConcat, true))},
 		{"contextual/concat/tied_ids/last_mean", tied(mk(KindContextual, FusionConcat, true))},
 		{"baseline/untied/last", untied(mk(KindBaseline, FusionConcat, true))},
+		{"baseline/tied/category_residual", residual(tied(mk(KindBaseline, FusionConcat, true)))},
+		{"contextual/cross_attention/category_residual", residual(mk(KindContextual, FusionCrossAttention, true))},
 	}
 }
 
-// untied is the architecture before tied tables, mean pooling and wider
-// outputs were the default; run folders written then still load.
+// residual adds the category table to both towers' outputs.
+func residual(c Config) Config {
+	c.CategoryResidual = true
+	return c
+}
+
+// untied is the architecture before tied tables, mean pooling, wider
+// outputs and the category residual were the default; run folders written
+// then still load.
 func untied(c Config) Config {
 	c.TieIDEmbeddings = false
 	c.IDInitScale = 1
 	c.Pooling = PoolingLast
 	c.OutDim = 0
+	c.CategoryResidual = false
 	return c
 }
 

@@ -110,9 +110,14 @@ type batch struct {
 	histLen []int32
 	// whole-history category bags (B bags, CategoryResidual only): every
 	// event's categories weighted by confidence / number of events.
-	ucIDs   []int32
-	ucW     []float32
-	ucOff   []int32
+	ucIDs []int32
+	ucW   []float32
+	ucOff []int32
+	// whole-history ad Pin bags (B bags, IDResidual only), 1 / number of
+	// events per event.
+	uiIDs   []int32
+	uiW     []float32
+	uiOff   []int32
 	scratch []datasets.CategoryScore
 }
 
@@ -137,6 +142,9 @@ func (b *batch) reset(B, L int) {
 	b.ucIDs = b.ucIDs[:0]
 	b.ucW = b.ucW[:0]
 	b.ucOff = append(b.ucOff[:0], 0)
+	b.uiIDs = b.uiIDs[:0]
+	b.uiW = b.uiW[:0]
+	b.uiOff = append(b.uiOff[:0], 0)
 }
 
 // addSeq appends a row holding the last L of events (left-padded); prevTS is
@@ -144,9 +152,7 @@ func (b *batch) reset(B, L int) {
 func (b *batch) addSeq(events []datasets.Event, prevTS int64, cfg *Config, f *features) {
 	const k = datasets.MaxCategoriesPerItem
 	L := b.L
-	if cfg.CategoryResidual {
-		b.addHistoryBag(events, f)
-	}
+	b.addHistoryBags(events, cfg, f)
 	if len(events) > L {
 		prevTS = events[len(events)-L-1].Timestamp
 		events = events[len(events)-L:]
@@ -185,19 +191,29 @@ func (b *batch) addSeq(events []datasets.Event, prevTS int64, cfg *Config, f *fe
 	b.histLen = append(b.histLen, int32(len(events)))
 }
 
-// addHistoryBag appends a row's whole-history category bag.
-func (b *batch) addHistoryBag(events []datasets.Event, f *features) {
+// addHistoryBags appends a row's whole-history bags of the residuals cfg
+// has.
+func (b *batch) addHistoryBags(events []datasets.Event, cfg *Config, f *features) {
 	const k = datasets.MaxCategoriesPerItem
 	inv := 1 / float32(max(1, len(events)))
-	for _, e := range events {
-		for j := range k {
-			if c := f.itemCats[int(e.AdPinID)*k+j]; c >= 0 {
-				b.ucIDs = append(b.ucIDs, c)
-				b.ucW = append(b.ucW, f.itemConf[int(e.AdPinID)*k+j]*inv)
+	if cfg.CategoryResidual {
+		for _, e := range events {
+			for j := range k {
+				if c := f.itemCats[int(e.AdPinID)*k+j]; c >= 0 {
+					b.ucIDs = append(b.ucIDs, c)
+					b.ucW = append(b.ucW, f.itemConf[int(e.AdPinID)*k+j]*inv)
+				}
 			}
 		}
+		b.ucOff = append(b.ucOff, int32(len(b.ucIDs)))
 	}
-	b.ucOff = append(b.ucOff, int32(len(b.ucIDs)))
+	if cfg.IDResidual {
+		for _, e := range events {
+			b.uiIDs = append(b.uiIDs, e.AdPinID)
+			b.uiW = append(b.uiW, inv)
+		}
+		b.uiOff = append(b.uiOff, int32(len(b.uiIDs)))
+	}
 }
 
 // addContext appends a row's context: the subject categories (already

@@ -106,6 +106,11 @@ type Config struct {
 	// the history-interest heuristic scores), which the narrow Transformer
 	// state cannot resolve among hundreds of categories.
 	CategoryResidual bool `yaml:"category_residual" json:"category_residual,omitempty"`
+	// IDResidual does the same with the ad Pin ids: a table (ad Pins x
+	// EmbeddingDim(), random rows, so nearly orthogonal) whose user side is
+	// the mean over the history's ad Pins, so an ad Pin the user converted
+	// on scores by how often from the first step.
+	IDResidual bool `yaml:"id_residual" json:"id_residual,omitempty"`
 
 	Context       ContextConfig       `yaml:"context" json:"context"`
 	PseudoContext PseudoContextConfig `yaml:"pseudo_context" json:"pseudo_context"`
@@ -208,6 +213,7 @@ func DefaultConfig(kind string) Config {
 		TieIDEmbeddings:   true,
 		Pooling:           PoolingLastMean,
 		CategoryResidual:  kind == KindBaseline,
+		IDResidual:        kind == KindBaseline,
 		Context: ContextConfig{
 			TopK:            3,
 			UseCategories:   true,

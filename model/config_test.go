@@ -17,8 +17,8 @@ func TestDefaultConfigValid(t *testing.T) {
 		if c.MaxLen != 32 || c.Dim != 64 || c.Layers != 2 || c.Heads != 2 || c.FFN != 256 || c.Temperature != 0.05 || c.Train.BatchSize != 256 {
 			t.Errorf("DefaultConfig(%s) = %+v, want the reference shape", kind, c)
 		}
-		if c.CategoryResidual != (kind == KindBaseline) {
-			t.Errorf("DefaultConfig(%s).CategoryResidual = %v, want it on for the baseline only", kind, c.CategoryResidual)
+		if c.CategoryResidual != (kind == KindBaseline) || c.IDResidual != (kind == KindBaseline) {
+			t.Errorf("DefaultConfig(%s): category_residual %v, id_residual %v, want them on for the baseline only", kind, c.CategoryResidual, c.IDResidual)
 		}
 	}
 }

@@ -61,7 +61,7 @@ func TestNoLeakageAfterCutoff(t *testing.T) {
 		cfg.Train.Window = window
 		cfg.Train.ValidationShare = 0.5
 		cfg.PseudoContext.Projection = ProjectionLabel
-		cfg.CategoryResidual = true
+		cfg.CategoryResidual, cfg.IDResidual = true, true
 		exs, err := buildExamples(w, &cfg, cutoff)
 		if err != nil {
 			t.Fatal(err)
@@ -86,7 +86,7 @@ func TestNoLeakageAfterCutoff(t *testing.T) {
 				fillBatch(&b, m.net, w, set[lo:min(lo+32, len(set))], func(_ int, ex example, dst []datasets.CategoryScore) []datasets.CategoryScore {
 					return pc.project(dst, w.Events[ex.Target].AdPinID, rng)
 				})
-				for _, id := range slices.Concat(b.ids, b.labels) {
+				for _, id := range slices.Concat(b.ids, b.labels, b.uiIDs) {
 					if id >= firstPlanted {
 						t.Fatalf("window %d: planted ad Pin %d in a batch (inputs or labels)", window, id)
 					}
@@ -224,12 +224,12 @@ func TestBatchLeftPadding(t *testing.T) {
 	}
 }
 
-// TestHistoryBag checks the category residual's bag by hand: every event of
-// the history, not only the last L, with confidence / number of events.
+// TestHistoryBag checks the residuals' bags by hand: every event of the
+// history, not only the last L, with (confidence) / number of events.
 func TestHistoryBag(t *testing.T) {
 	cfg := tinyConfig(KindBaseline)
 	cfg.MaxLen = 2
-	cfg.CategoryResidual = true
+	cfg.CategoryResidual, cfg.IDResidual = true, false
 	f := &features{nItems: 3, nCats: 2, itemCats: []int32{0, -1, -1, 1, 0, -1, 1, -1, -1}, itemConf: []float32{1, 0, 0, 0.7, 0.2, 0, 0.5, 0, 0}}
 	var b batch
 	b.reset(3, 2)
@@ -249,10 +249,18 @@ func TestHistoryBag(t *testing.T) {
 			break
 		}
 	}
-	cfg.CategoryResidual = false
-	b.reset(1, 2)
+	if len(b.uiIDs) != 0 || len(b.uiOff) != 1 {
+		t.Errorf("without the id residual: bag %v, offsets %v, want none", b.uiIDs, b.uiOff)
+	}
+	cfg.CategoryResidual, cfg.IDResidual = false, true
+	b.reset(2, 2)
 	b.addSeq([]datasets.Event{{AdPinID: 1}}, -1, &cfg, f)
+	b.addSeq([]datasets.Event{{AdPinID: 0}, {AdPinID: 2, Timestamp: 10}, {AdPinID: 2, Timestamp: 20}, {AdPinID: 1, Timestamp: 30}}, -1, &cfg, f)
 	if len(b.ucIDs) != 0 || len(b.ucOff) != 1 {
-		t.Errorf("without the residual: bag %v, offsets %v, want none", b.ucIDs, b.ucOff)
+		t.Errorf("without the category residual: bag %v, offsets %v, want none", b.ucIDs, b.ucOff)
+	}
+	if !slices.Equal(b.uiOff, []int32{0, 1, 5}) || !slices.Equal(b.uiIDs, []int32{1, 0, 2, 2, 1}) ||
+		!slices.Equal(b.uiW, []float32{1, 0.25, 0.25, 0.25, 0.25}) {
+		t.Errorf("id bags: ids %v, weights %v, offsets %v; want [1 0 2 2 1], [1 .25 .25 .25 .25], [0 1 5]", b.uiIDs, b.uiW, b.uiOff)
 	}
 }

@@ -321,9 +321,7 @@ func (s *Server) EncodeUser(user int32, subject []datasets.CategoryScore, cutoff
 	b.reset(1, L)
 	var U *nn.Mat
 	if sn, ok := s.snaps[cutoff]; ok {
-		if m.cfg.CategoryResidual {
-			b.addHistoryBag(hist, m.f)
-		}
+		b.addHistoryBags(hist, &m.cfg, m.f)
 		last := r.last.Reshape(1, d)
 		copy(last.D, sn.lastOf(int(user)))
 		var seq *nn.Mat

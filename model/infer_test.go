@@ -36,6 +36,7 @@ func parityConfigs() []struct {
 		{"cross_attention/untied/last", untied(mk(KindContextual, FusionCrossAttention))},
 		{"baseline/tied/category_residual", residual(tied(mk(KindBaseline, FusionConcat)))},
 		{"both/category_residual", residual(mk(KindContextual, FusionBoth))},
+		{"baseline/id_residual", idResidual(tied(mk(KindBaseline, FusionConcat)))},
 	}
 }
 

@@ -55,8 +55,11 @@ type net struct {
 	itemCat   *nn.EmbeddingBag
 	// userRes and itemRes read one table (CategoryResidual).
 	userRes, itemRes *nn.EmbeddingBag
-	itemMLP          *nn.MLP
-	itemNorm         *nn.L2Norm
+	// userIDRes and itemIDRes read one table (IDResidual).
+	userIDRes *nn.EmbeddingBag
+	itemIDRes *nn.Embedding
+	itemMLP   *nn.MLP
+	itemNorm  *nn.L2Norm
 
 	params []*nn.Param
 
@@ -155,6 +158,11 @@ func newNet(cfg *Config, f *features, rng *rand.Rand) *net {
 		n.userRes = nn.NewEmbeddingBag("category_residual", f.nCats, cfg.EmbeddingDim(), rng)
 		n.itemRes = &nn.EmbeddingBag{Table: n.userRes.Table, Rows: f.nCats, Dim: cfg.EmbeddingDim()}
 		n.params = append(n.params, n.userRes.Table)
+	}
+	if cfg.IDResidual {
+		n.userIDRes = nn.NewEmbeddingBag("id_residual", f.nItems, cfg.EmbeddingDim(), rng)
+		n.itemIDRes = &nn.Embedding{Table: n.userIDRes.Table, Rows: f.nItems, Dim: cfg.EmbeddingDim()}
+		n.params = append(n.params, n.userIDRes.Table)
 	}
 
 	seen := map[string]bool{}
@@ -291,17 +299,25 @@ func (n *net) userHead(b *batch, last, seq *nn.Mat, train bool, rng *rand.Rand) 
 // normalize adds the category residual (if any) to the head's output h and
 // L2-normalises the rows.
 func (n *net) normalize(h *nn.Mat) *nn.Mat {
+	if n.userRes == nil && n.userIDRes == nil {
+		return n.userNorm.Forward(h)
+	}
+	b := n.b
+	pre := n.uPre.Reshape(h.R, h.C)
+	copy(pre.D, h.D)
 	if n.userRes != nil {
-		b := n.b
 		if len(b.ucOff) != h.R+1 {
 			panic(fmt.Sprintf("model: category residual needs %d history bags, have %d", h.R, len(b.ucOff)-1))
 		}
-		pre := n.uPre.Reshape(h.R, h.C)
-		copy(pre.D, h.D)
 		addTo(pre.D, n.userRes.Forward(b.ucIDs, b.ucW, b.ucOff).D)
-		h = pre
 	}
-	return n.userNorm.Forward(h)
+	if n.userIDRes != nil {
+		if len(b.uiOff) != h.R+1 {
+			panic(fmt.Sprintf("model: id residual needs %d history bags, have %d", h.R, len(b.uiOff)-1))
+		}
+		addTo(pre.D, n.userIDRes.Forward(b.uiIDs, b.uiW, b.uiOff).D)
+	}
+	return n.userNorm.Forward(pre)
 }
 
 // contextForward computes the context vectors, B x d.
@@ -338,6 +354,9 @@ func (n *net) userBackward(dU *nn.Mat) {
 	dn := n.userNorm.Backward(dU)
 	if n.userRes != nil {
 		n.userRes.Backward(dn)
+	}
+	if n.userIDRes != nil {
+		n.userIDRes.Backward(dn)
 	}
 	dfused := n.head.Backward(dn)
 	dseq := n.dseq.Reshape(B*L, d)
@@ -408,10 +427,15 @@ func (n *net) itemsForward(ids []int32, train bool, rng *rand.Rand) *nn.Mat {
 	copyCols(in, 0, n.itemIDEmb.Forward(ids))
 	copyCols(in, d, n.itemCat.Forward(n.icIDs, n.icW, n.icOff))
 	v := n.itemMLP.Forward(in, train, rng)
-	if n.itemRes != nil {
+	if n.itemRes != nil || n.itemIDRes != nil {
 		pre := n.vPre.Reshape(v.R, v.C)
 		copy(pre.D, v.D)
-		addTo(pre.D, n.itemRes.Forward(n.icIDs, n.icW, n.icOff).D)
+		if n.itemRes != nil {
+			addTo(pre.D, n.itemRes.Forward(n.icIDs, n.icW, n.icOff).D)
+		}
+		if n.itemIDRes != nil {
+			addTo(pre.D, n.itemIDRes.Forward(ids).D)
+		}
 		v = pre
 	}
 	return n.itemNorm.Forward(v)
@@ -422,6 +446,9 @@ func (n *net) itemsBackward(dV *nn.Mat) {
 	dv := n.itemNorm.Backward(dV)
 	if n.itemRes != nil {
 		n.itemRes.Backward(dv)
+	}
+	if n.itemIDRes != nil {
+		n.itemIDRes.Backward(dv)
 	}
 	din := n.itemMLP.Backward(dv)
 	n.itemIDEmb.Backward(takeCols(n.ditemA.Reshape(din.R, n.d), din, 0))

@@ -35,6 +35,7 @@ func gradConfigs() []struct {
 		{"contextual/concat/tied_ids/last_mean", tied(mk(KindContextual, FusionConcat, true))},
 		{"baseline/untied/last", untied(mk(KindBaseline, FusionConcat, true))},
 		{"baseline/tied/category_residual", residual(tied(mk(KindBaseline, FusionConcat, true)))},
+		{"baseline/tied/category_and_id_residual", idResidual(residual(tied(mk(KindBaseline, FusionConcat, true))))},
 		{"contextual/cross_attention/category_residual", residual(mk(KindContextual, FusionCrossAttention, true))},
 	}
 }
@@ -45,15 +46,21 @@ func residual(c Config) Config {
 	return c
 }
 
+// idResidual adds the ad Pin id table to both towers' outputs.
+func idResidual(c Config) Config {
+	c.IDResidual = true
+	return c
+}
+
 // untied is the architecture before tied tables, mean pooling, wider
-// outputs and the category residual were the default; run folders written
+// outputs and the residuals were the default; run folders written
 // then still load.
 func untied(c Config) Config {
 	c.TieIDEmbeddings = false
 	c.IDInitScale = 1
 	c.Pooling = PoolingLast
 	c.OutDim = 0
-	c.CategoryResidual = false
+	c.CategoryResidual, c.IDResidual = false, false
 	return c
 }
 

@@ -282,7 +282,7 @@ func TestLegacyConfigLoads(t *testing.T) {
 	legacy := untied(tinyConfig(KindBaseline))
 	legacy.Pooling, legacy.IDInitScale = "", 0
 	legacy.Train.Epochs = 1
-	for _, key := range []string{"pooling", "out_dim", "tie_id_embeddings", "id_init_scale", "category_residual"} {
+	for _, key := range []string{"pooling", "out_dim", "tie_id_embeddings", "id_init_scale", "category_residual", "id_residual"} {
 		if strings.Contains(archJSON(legacy), `"`+key+`"`) {
 			t.Errorf("archJSON of a legacy config names %q; weights written before it existed would not match", key)
 		}

@@ -4,15 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/spf13/cobra"
 
+	"github.com/cgbench/cgbench/datasets"
 	"github.com/cgbench/cgbench/eval"
+	"github.com/cgbench/cgbench/model"
 )
 
 // run runs cgbench with args and returns its exit code and streams.
@@ -218,4 +222,48 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(worldDir))
 	}
 	os.Exit(code)
+}
+
+// TestTrainHeldOut trains a tiny baseline and checks the held-out table
+// against model.EvaluateNextItem on the saved weights.
+func TestTrainHeldOut(t *testing.T) {
+	w := smallWorld(t)
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "tiny.yaml")
+	if err := os.WriteFile(cfg, []byte("dim: 16\nffn: 32\nlayers: 1\nout_dim: 32\nuser_head: [32]\nitem_tower: [32]\n"+
+		"train: {epochs: 1, examples_per_epoch: 1024, random_negatives: 64}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runDir := filepath.Join(dir, "run")
+	code, out, stderr := run(t, "train", "--data", w, "--out", runDir, "--config", cfg, "--quiet")
+	if code != ExitOK {
+		t.Fatalf("train: exit %d: %s", code, stderr)
+	}
+	data, err := os.ReadFile(filepath.Join(runDir, HeldOutFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got model.NextItemResult
+	if err := json.Unmarshal(data, &got); err != nil {
+		t.Fatalf("%s: %v", HeldOutFile, err)
+	}
+	world, err := datasets.Open(w, datasets.OpenOptions{SkipRequests: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := model.Load(runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := model.EvaluateNextItem(context.Background(), m, world, world.DayStart(world.Manifest.EvalStartDay), []int{10, 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.Users == 0 || got.Users != want.Users || !reflect.DeepEqual(got.Recall, want.Recall) {
+		t.Errorf("%s = %+v, the saved model's held-out evaluation %+v", HeldOutFile, got, *want)
+	}
+	line := fmt.Sprintf("history_interest   Recall@10 %.4f  Recall@100 %.4f", want.Recall[model.MethodHistoryInterest][10], want.Recall[model.MethodHistoryInterest][100])
+	if !strings.Contains(out, fmt.Sprintf("held-out (each user's first conversion at or after the cut-off, %d users)", want.Users)) || !strings.Contains(out, line) {
+		t.Errorf("train output lacks the held-out table:\n%s", out)
+	}
 }

@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -37,6 +39,10 @@ with pseudo-context derived from the positive label under high dropout.
 
 The run folder receives config.yaml, model.safetensors (best weights by
 validation Recall@100), a checkpoint after every epoch and train_report.json.
+The best weights are then scored on held-out data, each user's first
+conversion at or after the cut-off, over the full catalogue, beside the
+popularity and history-interest reference points; the table is printed and
+written to heldout.json.
 Interrupt with Ctrl-C and run the same command again to resume from the last
 finished epoch (--fresh starts over).`,
 		Example: `  cgbench train --data data/world --out runs/base
@@ -71,7 +77,7 @@ finished epoch (--fresh starts over).`,
 			}
 			p := newProgress(streams.Err, opts.Quiet)
 			hook := p.named()
-			_, rep, err := model.Train(cmd.Context(), w, cfg, opts.Out, model.TrainOptions{
+			m, rep, err := model.Train(cmd.Context(), w, cfg, opts.Out, model.TrainOptions{
 				Resume: !opts.Fresh,
 				Progress: func(tp model.TrainProgress) {
 					if hook != nil && tp.Phase == "train" {
@@ -82,7 +88,23 @@ finished epoch (--fresh starts over).`,
 			if err != nil {
 				return err
 			}
-			return writeTrainReport(streams, rep, opts.Out)
+			if err := writeTrainReport(streams, rep, opts.Out); err != nil {
+				return err
+			}
+			if hook != nil {
+				hook("held-out evaluation", 0, 1)
+			}
+			held, err := model.EvaluateNextItem(cmd.Context(), m, w, rep.Cutoff, []int{10, 100})
+			if err != nil {
+				return err
+			}
+			if hook != nil {
+				hook("held-out evaluation", 1, 1)
+			}
+			if held.Users == 0 {
+				return nil
+			}
+			return writeHeldOut(streams, held, opts.Out)
 		},
 	}
 	f := cmd.Flags()
@@ -114,6 +136,30 @@ func writeTrainReport(streams *IO, rep *model.TrainReport, run string) error {
 	fmt.Fprintf(streams.Out, "\nwrote %s\n", filepath.Join(run, model.WeightsFile))
 	return nil
 }
+
+// writeHeldOut prints the held-out Recall@K of the model and of its
+// reference points and writes them to RUN/heldout.json.
+func writeHeldOut(streams *IO, r *model.NextItemResult, run string) error {
+	fmt.Fprintf(streams.Out, "held-out (each user's first conversion at or after the cut-off, %d users):\n", r.Users)
+	for _, m := range []string{model.MethodModel, model.MethodModelNoContext, model.MethodPopularity, model.MethodHistoryInterest} {
+		if rc, ok := r.Recall[m]; ok {
+			fmt.Fprintf(streams.Out, "  %-18s Recall@10 %.4f  Recall@100 %.4f\n", m, rc[10], rc[100])
+		}
+	}
+	path := filepath.Join(run, HeldOutFile)
+	if err := datasets.WriteFileAtomic(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}); err != nil {
+		return fmt.Errorf("write held-out metrics: %w", err)
+	}
+	fmt.Fprintf(streams.Out, "wrote %s\n", path)
+	return nil
+}
+
+// HeldOutFile is where `cgbench train` writes the held-out Recall@K.
+const HeldOutFile = "heldout.json"
 
 // InferOptions are the flags of `cgbench infer`.
 type InferOptions struct {

@@ -43,21 +43,23 @@ func benchWorld(users int) *datasets.World {
 
 // benchConfig is the reference model of the speed bar: L 32, d 64, 2
 // layers, 2 heads, FFN 256, batch 256, head 64->128->64, item tower
-// 128->128->64, T 0.05, no extra negatives; separate id tables and the last
-// state, whatever the defaults become.
+// 128->128->64, T 0.05, no extra negatives; separate id tables, the last
+// state and no residuals, whatever the defaults become.
 func benchConfig(kind, fusion string) Config {
 	c := DefaultConfig(kind)
 	c.Context.Fusion = fusion
 	c.MaxLen, c.Dim, c.Layers, c.Heads, c.FFN, c.Temperature = 32, 64, 2, 2, 256, 0.05
 	c.OutDim, c.UserHead, c.ItemTower = 64, []int{128}, []int{128}
 	c.TieIDEmbeddings, c.Pooling, c.IDInitScale = false, PoolingLast, 1
+	c.CategoryResidual, c.IDResidual = false, false
 	c.Train.BatchSize, c.Train.RandomNegatives = 256, 0
 	return c
 }
 
 // BenchmarkTrainStepDefault measures one training step of the default
-// baseline (tied tables, mean pooling, 256-wide outputs, 512 random
-// negatives), to show what the defaults cost against the reference.
+// baseline (tied tables, mean pooling, 256-wide outputs, category and id
+// residuals, 512 random negatives), to show what the defaults cost against
+// the reference.
 func BenchmarkTrainStepDefault(b *testing.B) {
 	w := benchWorld(256)
 	cfg := DefaultConfig(KindBaseline)

@@ -95,14 +95,10 @@ type batch struct {
 	// B*L tokens; -1 marks padding.
 	ids, types, gaps []int32
 	pad              []bool
-	// history category bags, one per token (B*L bags).
-	hcIDs []int32
-	hcW   []float32
-	hcOff []int32
+	// tokenCats: the history's category bags, one per token (B*L bags).
+	tokenCats bags
 	// context: subject category bags (B bags) and demographics.
-	ctxIDs               []int32
-	ctxW                 []float32
-	ctxOff               []int32
+	subject              bags
 	age, country, gender []int32
 	// labels are the positive ad Pins (training and validation only).
 	labels []int32
@@ -110,16 +106,34 @@ type batch struct {
 	histLen []int32
 	// whole-history category bags (B bags, CategoryResidual only): every
 	// event's categories weighted by confidence / number of events.
-	ucIDs []int32
-	ucW   []float32
-	ucOff []int32
+	histCats bags
 	// whole-history ad Pin bags (B bags, IDResidual only), 1 / number of
 	// events per event.
-	uiIDs   []int32
-	uiW     []float32
-	uiOff   []int32
+	histAds bags
 	scratch []datasets.CategoryScore
 }
+
+// bags is a list of weighted id bags in nn.EmbeddingBag's layout: bag i
+// holds ids[off[i]:off[i+1]] with weights w.
+type bags struct {
+	ids []int32
+	w   []float32
+	off []int32
+}
+
+func (g *bags) reset() { g.ids, g.w, g.off = g.ids[:0], g.w[:0], append(g.off[:0], 0) }
+
+// add puts id with weight w into the open bag.
+func (g *bags) add(id int32, w float32) {
+	g.ids = append(g.ids, id)
+	g.w = append(g.w, w)
+}
+
+// close ends the open bag.
+func (g *bags) close() { g.off = append(g.off, int32(len(g.ids))) }
+
+// n is the number of closed bags.
+func (g *bags) n() int { return len(g.off) - 1 }
 
 // reset prepares b for B rows of length L.
 func (b *batch) reset(B, L int) {
@@ -128,29 +142,20 @@ func (b *batch) reset(B, L int) {
 	b.types = b.types[:0]
 	b.gaps = b.gaps[:0]
 	b.pad = b.pad[:0]
-	b.hcIDs = b.hcIDs[:0]
-	b.hcW = b.hcW[:0]
-	b.hcOff = append(b.hcOff[:0], 0)
-	b.ctxIDs = b.ctxIDs[:0]
-	b.ctxW = b.ctxW[:0]
-	b.ctxOff = append(b.ctxOff[:0], 0)
+	b.tokenCats.reset()
+	b.subject.reset()
 	b.age = b.age[:0]
 	b.country = b.country[:0]
 	b.gender = b.gender[:0]
 	b.labels = b.labels[:0]
 	b.histLen = b.histLen[:0]
-	b.ucIDs = b.ucIDs[:0]
-	b.ucW = b.ucW[:0]
-	b.ucOff = append(b.ucOff[:0], 0)
-	b.uiIDs = b.uiIDs[:0]
-	b.uiW = b.uiW[:0]
-	b.uiOff = append(b.uiOff[:0], 0)
+	b.histCats.reset()
+	b.histAds.reset()
 }
 
 // addSeq appends a row holding the last L of events (left-padded); prevTS is
 // the timestamp of the event before events[0], -1 when there is none.
 func (b *batch) addSeq(events []datasets.Event, prevTS int64, cfg *Config, f *features) {
-	const k = datasets.MaxCategoriesPerItem
 	L := b.L
 	b.addHistoryBags(events, cfg, f)
 	if len(events) > L {
@@ -162,7 +167,7 @@ func (b *batch) addSeq(events []datasets.Event, prevTS int64, cfg *Config, f *fe
 		b.types = append(b.types, -1)
 		b.gaps = append(b.gaps, -1)
 		b.pad = append(b.pad, true)
-		b.hcOff = append(b.hcOff, int32(len(b.hcIDs)))
+		b.tokenCats.close()
 	}
 	for _, e := range events {
 		b.ids = append(b.ids, e.AdPinID)
@@ -179,14 +184,9 @@ func (b *batch) addSeq(events []datasets.Event, prevTS int64, cfg *Config, f *fe
 		b.gaps = append(b.gaps, g)
 		b.pad = append(b.pad, false)
 		if cfg.HistoryCategories {
-			for j := range k {
-				if c := f.itemCats[int(e.AdPinID)*k+j]; c >= 0 {
-					b.hcIDs = append(b.hcIDs, c)
-					b.hcW = append(b.hcW, f.itemConf[int(e.AdPinID)*k+j])
-				}
-			}
+			f.addCategories(&b.tokenCats, e.AdPinID, 1)
 		}
-		b.hcOff = append(b.hcOff, int32(len(b.hcIDs)))
+		b.tokenCats.close()
 	}
 	b.histLen = append(b.histLen, int32(len(events)))
 }
@@ -194,25 +194,18 @@ func (b *batch) addSeq(events []datasets.Event, prevTS int64, cfg *Config, f *fe
 // addHistoryBags appends a row's whole-history bags of the residuals cfg
 // has.
 func (b *batch) addHistoryBags(events []datasets.Event, cfg *Config, f *features) {
-	const k = datasets.MaxCategoriesPerItem
 	inv := 1 / float32(max(1, len(events)))
 	if cfg.CategoryResidual {
 		for _, e := range events {
-			for j := range k {
-				if c := f.itemCats[int(e.AdPinID)*k+j]; c >= 0 {
-					b.ucIDs = append(b.ucIDs, c)
-					b.ucW = append(b.ucW, f.itemConf[int(e.AdPinID)*k+j]*inv)
-				}
-			}
+			f.addCategories(&b.histCats, e.AdPinID, inv)
 		}
-		b.ucOff = append(b.ucOff, int32(len(b.ucIDs)))
+		b.histCats.close()
 	}
 	if cfg.IDResidual {
 		for _, e := range events {
-			b.uiIDs = append(b.uiIDs, e.AdPinID)
-			b.uiW = append(b.uiW, inv)
+			b.histAds.add(e.AdPinID, inv)
 		}
-		b.uiOff = append(b.uiOff, int32(len(b.uiIDs)))
+		b.histAds.close()
 	}
 }
 
@@ -223,10 +216,9 @@ func (b *batch) addContext(cats []datasets.CategoryScore, u *datasets.User, f *f
 		if c.Category < 0 || int(c.Category) >= f.nCats || !(c.Confidence > 0) || math.IsInf(float64(c.Confidence), 0) {
 			continue
 		}
-		b.ctxIDs = append(b.ctxIDs, c.Category)
-		b.ctxW = append(b.ctxW, c.Confidence)
+		b.subject.add(c.Category, c.Confidence)
 	}
-	b.ctxOff = append(b.ctxOff, int32(len(b.ctxIDs)))
+	b.subject.close()
 	age, gender, country := int32(0), int32(0), int32(0)
 	if u != nil {
 		if u.AgeBucket >= 0 && u.AgeBucket < datasets.NumAgeBuckets {
@@ -245,30 +237,34 @@ func (b *batch) addContext(cats []datasets.CategoryScore, u *datasets.User, f *f
 // checkSeq panics when the sequence rows filled do not match B
 // (programmer error).
 func (b *batch) checkSeq() {
-	if len(b.ids) != b.B*b.L || len(b.hcOff) != b.B*b.L+1 || len(b.pad) != b.B*b.L {
+	if len(b.ids) != b.B*b.L || b.tokenCats.n() != b.B*b.L || len(b.pad) != b.B*b.L {
 		panic(fmt.Sprintf("model: batch has %d tokens, want %d x %d", len(b.ids), b.B, b.L))
 	}
 }
 
 // checkContext panics when the context rows filled do not match B.
 func (b *batch) checkContext() {
-	if len(b.age) != b.B || len(b.ctxOff) != b.B+1 {
+	if len(b.age) != b.B || b.subject.n() != b.B {
 		panic(fmt.Sprintf("model: batch has %d context rows, want %d", len(b.age), b.B))
 	}
 }
 
-// itemBags fills bag inputs for the ad Pins ids from f.
-func (f *features) itemBags(ids []int32, catIDs []int32, catW []float32, off []int32) ([]int32, []float32, []int32) {
-	const k = datasets.MaxCategoriesPerItem
-	catIDs, catW, off = catIDs[:0], catW[:0], append(off[:0], 0)
+// itemBags fills dst with the category bags of the ad Pins ids.
+func (f *features) itemBags(ids []int32, dst *bags) {
+	dst.reset()
 	for _, id := range ids {
-		for j := range k {
-			if c := f.itemCats[int(id)*k+j]; c >= 0 {
-				catIDs = append(catIDs, c)
-				catW = append(catW, f.itemConf[int(id)*k+j])
-			}
-		}
-		off = append(off, int32(len(catIDs)))
+		f.addCategories(dst, id, 1)
+		dst.close()
 	}
-	return catIDs, catW, off
+}
+
+// addCategories adds ad Pin ad's listed categories to dst's open bag,
+// weighted by confidence times scale.
+func (f *features) addCategories(dst *bags, ad int32, scale float32) {
+	const k = datasets.MaxCategoriesPerItem
+	for j := range k {
+		if c := f.itemCats[int(ad)*k+j]; c >= 0 {
+			dst.add(c, f.itemConf[int(ad)*k+j]*scale)
+		}
+	}
 }

@@ -86,12 +86,12 @@ func TestNoLeakageAfterCutoff(t *testing.T) {
 				fillBatch(&b, m.net, w, set[lo:min(lo+32, len(set))], func(_ int, ex example, dst []datasets.CategoryScore) []datasets.CategoryScore {
 					return pc.project(dst, w.Events[ex.Target].AdPinID, rng)
 				})
-				for _, id := range slices.Concat(b.ids, b.labels, b.uiIDs) {
+				for _, id := range slices.Concat(b.ids, b.labels, b.histAds.ids) {
 					if id >= firstPlanted {
 						t.Fatalf("window %d: planted ad Pin %d in a batch (inputs or labels)", window, id)
 					}
 				}
-				if slices.Contains(b.hcIDs, plantedCat) || slices.Contains(b.ctxIDs, plantedCat) || slices.Contains(b.ucIDs, plantedCat) {
+				if slices.Contains(b.tokenCats.ids, plantedCat) || slices.Contains(b.subject.ids, plantedCat) || slices.Contains(b.histCats.ids, plantedCat) {
 					t.Fatalf("window %d: planted category in a category bag or pseudo-context", window)
 				}
 			}
@@ -216,8 +216,8 @@ func TestBatchLeftPadding(t *testing.T) {
 	if want := []int32{-1, -1, 0, gapBucket(1, cfg.GapBuckets, cfg.GapBucketWidth), gapBucket(10.0/3600, cfg.GapBuckets, cfg.GapBucketWidth)}; !slices.Equal(b.gaps[:5], want) {
 		t.Errorf("gaps = %v, want prefix %v", b.gaps, want)
 	}
-	if want := []int32{0, 0, 0, 1, 3}; !slices.Equal(b.hcOff[:5], want) {
-		t.Errorf("history bag offsets = %v, want prefix %v", b.hcOff, want)
+	if want := []int32{0, 0, 0, 1, 3}; !slices.Equal(b.tokenCats.off[:5], want) {
+		t.Errorf("history bag offsets = %v, want prefix %v", b.tokenCats.off, want)
 	}
 	if !slices.Equal(b.histLen, []int32{2, 4}) {
 		t.Errorf("histLen = %v", b.histLen)
@@ -236,31 +236,31 @@ func TestHistoryBag(t *testing.T) {
 	b.addSeq(nil, -1, &cfg, f)
 	b.addSeq([]datasets.Event{{AdPinID: 1}}, -1, &cfg, f)
 	b.addSeq([]datasets.Event{{AdPinID: 0}, {AdPinID: 1, Timestamp: 10}, {AdPinID: 2, Timestamp: 20}, {AdPinID: 2, Timestamp: 30}}, -1, &cfg, f)
-	if want := []int32{0, 0, 2, 7}; !slices.Equal(b.ucOff, want) {
-		t.Errorf("offsets = %v, want %v", b.ucOff, want)
+	if want := []int32{0, 0, 2, 7}; !slices.Equal(b.histCats.off, want) {
+		t.Errorf("offsets = %v, want %v", b.histCats.off, want)
 	}
-	if want := []int32{1, 0, 0, 1, 0, 1, 1}; !slices.Equal(b.ucIDs, want) {
-		t.Errorf("categories = %v, want %v", b.ucIDs, want)
+	if want := []int32{1, 0, 0, 1, 0, 1, 1}; !slices.Equal(b.histCats.ids, want) {
+		t.Errorf("categories = %v, want %v", b.histCats.ids, want)
 	}
 	want := []float32{0.7, 0.2, 1.0 / 4, 0.7 / 4, 0.2 / 4, 0.5 / 4, 0.5 / 4}
 	for i, w := range want {
-		if math.Abs(float64(b.ucW[i]-w)) > 1e-7 {
-			t.Errorf("weights = %v, want %v", b.ucW, want)
+		if math.Abs(float64(b.histCats.w[i]-w)) > 1e-7 {
+			t.Errorf("weights = %v, want %v", b.histCats.w, want)
 			break
 		}
 	}
-	if len(b.uiIDs) != 0 || len(b.uiOff) != 1 {
-		t.Errorf("without the id residual: bag %v, offsets %v, want none", b.uiIDs, b.uiOff)
+	if len(b.histAds.ids) != 0 || len(b.histAds.off) != 1 {
+		t.Errorf("without the id residual: bag %v, offsets %v, want none", b.histAds.ids, b.histAds.off)
 	}
 	cfg.CategoryResidual, cfg.IDResidual = false, true
 	b.reset(2, 2)
 	b.addSeq([]datasets.Event{{AdPinID: 1}}, -1, &cfg, f)
 	b.addSeq([]datasets.Event{{AdPinID: 0}, {AdPinID: 2, Timestamp: 10}, {AdPinID: 2, Timestamp: 20}, {AdPinID: 1, Timestamp: 30}}, -1, &cfg, f)
-	if len(b.ucIDs) != 0 || len(b.ucOff) != 1 {
-		t.Errorf("without the category residual: bag %v, offsets %v, want none", b.ucIDs, b.ucOff)
+	if len(b.histCats.ids) != 0 || len(b.histCats.off) != 1 {
+		t.Errorf("without the category residual: bag %v, offsets %v, want none", b.histCats.ids, b.histCats.off)
 	}
-	if !slices.Equal(b.uiOff, []int32{0, 1, 5}) || !slices.Equal(b.uiIDs, []int32{1, 0, 2, 2, 1}) ||
-		!slices.Equal(b.uiW, []float32{1, 0.25, 0.25, 0.25, 0.25}) {
-		t.Errorf("id bags: ids %v, weights %v, offsets %v; want [1 0 2 2 1], [1 .25 .25 .25 .25], [0 1 5]", b.uiIDs, b.uiW, b.uiOff)
+	if !slices.Equal(b.histAds.off, []int32{0, 1, 5}) || !slices.Equal(b.histAds.ids, []int32{1, 0, 2, 2, 1}) ||
+		!slices.Equal(b.histAds.w, []float32{1, 0.25, 0.25, 0.25, 0.25}) {
+		t.Errorf("id bags: ids %v, weights %v, offsets %v; want [1 0 2 2 1], [1 .25 .25 .25 .25], [0 1 5]", b.histAds.ids, b.histAds.w, b.histAds.off)
 	}
 }

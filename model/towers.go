@@ -71,9 +71,7 @@ type net struct {
 	x, last, fused, ctxInBuf, dseq, dpart, dctx *nn.Mat
 	itemIn, ditemA, ditemB                      *nn.Mat
 	uPre, vPre                                  *nn.Mat
-	icIDs                                       []int32
-	icW                                         []float32
-	icOff                                       []int32
+	itemCats                                    bags
 }
 
 // newNet builds a network with freshly initialised weights drawn from rng.
@@ -218,7 +216,7 @@ func (n *net) encode(b *batch, train bool, rng *rand.Rand) *nn.Mat {
 	addTo(x.D, n.typeEmb.Forward(b.types).D)
 	addTo(x.D, n.gapEmb.Forward(b.gaps).D)
 	if n.histCat != nil {
-		addTo(x.D, n.histCat.Forward(b.hcIDs, b.hcW, b.hcOff).D)
+		addTo(x.D, n.histCat.Forward(b.tokenCats.ids, b.tokenCats.w, b.tokenCats.off).D)
 	}
 	for r := range B * L {
 		addTo(x.D[r*d:(r+1)*d], n.pos.W[(r%L)*d:(r%L+1)*d])
@@ -306,16 +304,16 @@ func (n *net) normalize(h *nn.Mat) *nn.Mat {
 	pre := n.uPre.Reshape(h.R, h.C)
 	copy(pre.D, h.D)
 	if n.userRes != nil {
-		if len(b.ucOff) != h.R+1 {
-			panic(fmt.Sprintf("model: category residual needs %d history bags, have %d", h.R, len(b.ucOff)-1))
+		if b.histCats.n() != h.R {
+			panic(fmt.Sprintf("model: category residual needs %d history bags, have %d", h.R, b.histCats.n()))
 		}
-		addTo(pre.D, n.userRes.Forward(b.ucIDs, b.ucW, b.ucOff).D)
+		addTo(pre.D, n.userRes.Forward(b.histCats.ids, b.histCats.w, b.histCats.off).D)
 	}
 	if n.userIDRes != nil {
-		if len(b.uiOff) != h.R+1 {
-			panic(fmt.Sprintf("model: id residual needs %d history bags, have %d", h.R, len(b.uiOff)-1))
+		if b.histAds.n() != h.R {
+			panic(fmt.Sprintf("model: id residual needs %d history bags, have %d", h.R, b.histAds.n()))
 		}
-		addTo(pre.D, n.userIDRes.Forward(b.uiIDs, b.uiW, b.uiOff).D)
+		addTo(pre.D, n.userIDRes.Forward(b.histAds.ids, b.histAds.w, b.histAds.off).D)
 	}
 	return n.userNorm.Forward(pre)
 }
@@ -325,7 +323,7 @@ func (n *net) contextForward(b *batch, train bool, rng *rand.Rand) *nn.Mat {
 	in := n.ctxInBuf.Reshape(b.B, n.ctxIn)
 	col := 0
 	if n.ctxCat != nil {
-		copyCols(in, col, n.ctxCat.Forward(b.ctxIDs, b.ctxW, b.ctxOff))
+		copyCols(in, col, n.ctxCat.Forward(b.subject.ids, b.subject.w, b.subject.off))
 		col += n.d
 	}
 	if n.ageEmb != nil {
@@ -422,16 +420,16 @@ func (n *net) contextBackward(dc *nn.Mat) {
 // itemsForward embeds the ad Pins ids: len(ids) x d, L2-normalised.
 func (n *net) itemsForward(ids []int32, train bool, rng *rand.Rand) *nn.Mat {
 	d := n.d
-	n.icIDs, n.icW, n.icOff = n.f.itemBags(ids, n.icIDs, n.icW, n.icOff)
+	n.f.itemBags(ids, &n.itemCats)
 	in := n.itemIn.Reshape(len(ids), 2*d)
 	copyCols(in, 0, n.itemIDEmb.Forward(ids))
-	copyCols(in, d, n.itemCat.Forward(n.icIDs, n.icW, n.icOff))
+	copyCols(in, d, n.itemCat.Forward(n.itemCats.ids, n.itemCats.w, n.itemCats.off))
 	v := n.itemMLP.Forward(in, train, rng)
 	if n.itemRes != nil || n.itemIDRes != nil {
 		pre := n.vPre.Reshape(v.R, v.C)
 		copy(pre.D, v.D)
 		if n.itemRes != nil {
-			addTo(pre.D, n.itemRes.Forward(n.icIDs, n.icW, n.icOff).D)
+			addTo(pre.D, n.itemRes.Forward(n.itemCats.ids, n.itemCats.w, n.itemCats.off).D)
 		}
 		if n.itemIDRes != nil {
 			addTo(pre.D, n.itemIDRes.Forward(ids).D)

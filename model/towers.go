@@ -26,6 +26,9 @@ import (
 // L2-normalised.
 //
 // Item tower: [item-id embedding, category bag] -> MLP -> L2 normalisation.
+// With CategoryResidual or IDResidual, shared tables add the history's (user)
+// and the ad Pin's own (item) category and id bags to both towers' outputs
+// before their normalisation.
 // Scores are dot products divided by the temperature, so they are cosines
 // scaled by 1/T.
 type net struct {
@@ -294,8 +297,8 @@ func (n *net) userHead(b *batch, last, seq *nn.Mat, train bool, rng *rand.Rand) 
 	return n.normalize(n.head.Forward(fused, train, rng))
 }
 
-// normalize adds the category residual (if any) to the head's output h and
-// L2-normalises the rows.
+// normalize adds the residuals the config has (the history's category and
+// ad Pin bags) to the head's output h and L2-normalises the rows.
 func (n *net) normalize(h *nn.Mat) *nn.Mat {
 	if n.userRes == nil && n.userIDRes == nil {
 		return n.userNorm.Forward(h)
